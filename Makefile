@@ -1,0 +1,48 @@
+# Makefile for pg_privacy
+#
+# The extension is built with PGXS.  The targets test, demo, bench and fuzz
+# are driven by scripts that first install whatever the machine is missing,
+# so they work on a fresh Debian 12 machine before PostgreSQL is installed.
+
+EXTENSION = pg_privacy
+MODULE_big = pg_privacy
+OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
+DATA = $(wildcard sql/pg_privacy--*.sql)
+DOCS = README.md
+
+REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test --load-extension=pgcrypto
+ISOLATION = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test/isolation
+
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-missing-field-initializers -Wno-sign-compare
+
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+endif
+
+$(OBJS): $(wildcard src/*.h)
+
+.PHONY: test test-all demo demo-stop bench fuzz deps
+
+deps:
+	bash tools/deps.sh
+
+test:
+	bash test/run.sh
+
+demo:
+	bash demo/run.sh
+
+demo-stop:
+	bash demo/run.sh stop
+
+bench:
+	bash bench/run.sh
+
+fuzz:
+	bash test/fuzz/run.sh

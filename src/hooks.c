@@ -1,0 +1,560 @@
+/*-------------------------------------------------------------------------
+ *
+ * hooks.c
+ *	  The hooks that enforce BSN rules for every statement, on every table:
+ *
+ *	  - the inference guard (planner_hook): a role that may not see BSNs may
+ *	    not compare, sort, group, deduplicate or otherwise order them, and
+ *	    may not pass them to functions that do.  The query is refused before
+ *	    it runs, so the refusal itself never depends on stored data;
+ *	  - index hiding (get_relation_info_hook): for such a role the planner
+ *	    does not see indexes keyed on a bsn, so no scan can deliver rows in
+ *	    BSN order;
+ *	  - the update guard (ExecutorStart_hook): only the BSN role may change
+ *	    a bsn column (UPDATE, INSERT ... ON CONFLICT DO UPDATE, MERGE);
+ *	    authorized changes are written to the audit trail (ExecutorEnd_hook);
+ *	  - the log scrubber (emit_log_hook): BSN-like numbers in messages are
+ *	    masked, and statements that contain one are not logged.
+ *
+ *	  All hooks chain to the previous ones.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/plancat.h"
+#include "optimizer/planner.h"
+#include "parser/parsetree.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/regproc.h"
+#include "utils/catcache.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "pg_privacy.h"
+
+static planner_hook_type prev_planner_hook = NULL;
+static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd_hook = NULL;
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+/* functions that take a bsn without comparing it, by OID */
+static List *allowed_funcs = NIL;
+static bool allowed_valid = false;
+
+/*
+ * Functions of pg_catalog that may receive a bsn (or an array or row of
+ * them) from a role that may not see BSNs: they only output, count, collect
+ * or measure their arguments, never compare or hash them.
+ */
+static const char *const allowed_catalog_names[] = {
+	"to_json", "to_jsonb", "row_to_json", "array_to_json",
+	"json_build_array", "json_build_object", "jsonb_build_array",
+	"jsonb_build_object", "format", "concat", "concat_ws", "textanycat",
+	"anytextcat", "array_to_string", "array_length", "cardinality",
+	"array_ndims", "array_dims", "array_lower", "array_upper", "unnest",
+	"array_append", "array_prepend", "array_cat", "pg_typeof",
+	"pg_column_size", "num_nulls", "num_nonnulls", "count", "array_agg",
+	"json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg",
+	"lag", "lead", "first_value", "last_value", "nth_value",
+	NULL
+};
+
+/* functions of the extension that only output a bsn */
+static const char *const allowed_privacy_names[] = {
+	"bsn_out", "bsn_send", "bsn_display", NULL
+};
+
+static void
+allowed_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	allowed_valid = false;
+}
+
+static void
+add_allowed(const char *name, Oid nsp)
+{
+	CatCList   *list = SearchSysCacheList1(PROCNAMEARGSNSP, CStringGetDatum(name));
+	int			i;
+
+	for (i = 0; i < list->n_members; i++)
+	{
+		HeapTuple	tup = &list->members[i]->tuple;
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tup);
+
+		if (proc->pronamespace == nsp)
+			allowed_funcs = lappend_oid(allowed_funcs, proc->oid);
+	}
+	ReleaseSysCacheList(list);
+}
+
+static bool
+function_allowed(Oid funcid)
+{
+	if (!allowed_valid)
+	{
+		MemoryContext old = MemoryContextSwitchTo(CacheMemoryContext);
+		Oid			nsp = privacy_schema_oid();
+		int			i;
+
+		list_free(allowed_funcs);
+		allowed_funcs = NIL;
+		for (i = 0; allowed_catalog_names[i] != NULL; i++)
+			add_allowed(allowed_catalog_names[i], PG_CATALOG_NAMESPACE);
+		if (OidIsValid(nsp))
+			for (i = 0; allowed_privacy_names[i] != NULL; i++)
+				add_allowed(allowed_privacy_names[i], nsp);
+		MemoryContextSwitchTo(old);
+		allowed_valid = true;
+	}
+	return list_member_oid(allowed_funcs, funcid);
+}
+
+/* --- the inference guard ------------------------------------------------ */
+
+typedef struct GuardContext
+{
+	bool		enforce;		/* refuse, rather than only note */
+	bool		found;			/* the query uses BSN order or equality */
+} GuardContext;
+
+/*
+ * Does an expression yield a bsn, or something built on one?  Anonymous
+ * records and arrays of them are looked into when they are built in place.
+ */
+static bool
+expr_involves_bsn(Node *expr)
+{
+	Oid			t;
+	ListCell   *lc;
+
+	if (expr == NULL)
+		return false;
+	t = exprType(expr);
+	if (privacy_type_involves_bsn(t))
+		return true;
+	if (IsA(expr, RowExpr))
+	{
+		foreach(lc, ((RowExpr *) expr)->args)
+			if (expr_involves_bsn(lfirst(lc)))
+				return true;
+	}
+	else if (IsA(expr, ArrayExpr))
+	{
+		foreach(lc, ((ArrayExpr *) expr)->elements)
+			if (expr_involves_bsn(lfirst(lc)))
+				return true;
+	}
+	return false;
+}
+
+static bool
+list_involves_bsn(List *args)
+{
+	ListCell   *lc;
+
+	foreach(lc, args)
+		if (expr_involves_bsn(lfirst(lc)))
+			return true;
+	return false;
+}
+
+/*
+ * Note a use of BSN order or equality; refuse it when enforcing.
+ */
+static void
+guard_refuse(GuardContext *ctx, const char *what, Oid funcid)
+{
+	ctx->found = true;
+	if (ctx->enforce)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 OidIsValid(funcid) ?
+				 errmsg(what, format_procedure(funcid)) :
+				 errmsg("%s", what),
+				 errdetail("Only members of role \"%s\" may compare, sort, group or search BSNs; "
+						   "to other roles a BSN is masked and has no order.",
+						   privacy_bsn_role),
+				 errhint("Search on another column, or use the masked text (bsn::text).")));
+}
+
+static void
+guard_sortgroup(GuardContext *ctx, List *clauses, List *tlist, const char *what)
+{
+	ListCell   *lc;
+
+	foreach(lc, clauses)
+	{
+		SortGroupClause *sgc = lfirst_node(SortGroupClause, lc);
+		TargetEntry *tle = get_sortgroupclause_tle(sgc, tlist);
+
+		if (expr_involves_bsn((Node *) tle->expr))
+			guard_refuse(ctx, what, InvalidOid);
+	}
+}
+
+static void
+guard_setop(GuardContext *ctx, Node *node)
+{
+	SetOperationStmt *op;
+	ListCell   *lc;
+
+	if (node == NULL || !IsA(node, SetOperationStmt))
+		return;
+	op = (SetOperationStmt *) node;
+	if (!(op->op == SETOP_UNION && op->all))
+	{
+		foreach(lc, op->colTypes)
+			if (privacy_type_involves_bsn(lfirst_oid(lc)))
+				guard_refuse(ctx, "permission denied to use UNION, INTERSECT or EXCEPT on values of type bsn", InvalidOid);
+	}
+	guard_setop(ctx, op->larg);
+	guard_setop(ctx, op->rarg);
+}
+
+static bool
+guard_walker(Node *node, GuardContext *ctx)
+{
+	if (node == NULL)
+		return false;
+
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+		ListCell   *lc;
+
+		guard_sortgroup(ctx, q->sortClause, q->targetList, "permission denied to sort by a value of type bsn");
+		guard_sortgroup(ctx, q->groupClause, q->targetList, "permission denied to group by a value of type bsn");
+		guard_sortgroup(ctx, q->distinctClause, q->targetList, "permission denied to use DISTINCT on a value of type bsn");
+		foreach(lc, q->windowClause)
+		{
+			WindowClause *wc = lfirst_node(WindowClause, lc);
+
+			guard_sortgroup(ctx, wc->partitionClause, q->targetList, "permission denied to partition by a value of type bsn");
+			guard_sortgroup(ctx, wc->orderClause, q->targetList, "permission denied to sort by a value of type bsn");
+		}
+		guard_setop(ctx, q->setOperations);
+		return query_tree_walker(q, guard_walker, ctx, 0);
+	}
+
+	switch (nodeTag(node))
+	{
+		case T_OpExpr:
+		case T_DistinctExpr:
+		case T_NullIfExpr:
+			if (list_involves_bsn(((OpExpr *) node)->args))
+				guard_refuse(ctx, "permission denied to compare values of type bsn", InvalidOid);
+			break;
+		case T_ScalarArrayOpExpr:
+			if (list_involves_bsn(((ScalarArrayOpExpr *) node)->args))
+				guard_refuse(ctx, "permission denied to compare values of type bsn", InvalidOid);
+			break;
+		case T_RowCompareExpr:
+			if (list_involves_bsn(((RowCompareExpr *) node)->largs) ||
+				list_involves_bsn(((RowCompareExpr *) node)->rargs))
+				guard_refuse(ctx, "permission denied to compare values of type bsn", InvalidOid);
+			break;
+		case T_MinMaxExpr:
+			if (privacy_type_involves_bsn(((MinMaxExpr *) node)->minmaxtype) ||
+				list_involves_bsn(((MinMaxExpr *) node)->args))
+				guard_refuse(ctx, "permission denied to compare values of type bsn", InvalidOid);
+			break;
+		case T_FuncExpr:
+			{
+				FuncExpr   *f = (FuncExpr *) node;
+
+				if (list_involves_bsn(f->args) && !function_allowed(f->funcid))
+					guard_refuse(ctx, "permission denied to pass a value of type bsn to function %s", f->funcid);
+			}
+			break;
+		case T_Aggref:
+			{
+				Aggref	   *a = (Aggref *) node;
+				ListCell   *lc;
+
+				if (a->aggdistinct != NIL)
+					guard_sortgroup(ctx, a->aggdistinct, a->args, "permission denied to use DISTINCT on a value of type bsn");
+				if (a->aggorder != NIL)
+					guard_sortgroup(ctx, a->aggorder, a->args, "permission denied to sort by a value of type bsn");
+				foreach(lc, a->args)
+				{
+					TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+					if (!tle->resjunk && expr_involves_bsn((Node *) tle->expr) &&
+						!function_allowed(a->aggfnoid))
+						guard_refuse(ctx, "permission denied to aggregate values of type bsn with %s", a->aggfnoid);
+				}
+			}
+			break;
+		case T_WindowFunc:
+			{
+				WindowFunc *w = (WindowFunc *) node;
+
+				if (list_involves_bsn(w->args) && !function_allowed(w->winfnoid))
+					guard_refuse(ctx, "permission denied to aggregate values of type bsn with %s", w->winfnoid);
+			}
+			break;
+		default:
+			break;
+	}
+	return expression_tree_walker(node, guard_walker, ctx);
+}
+
+/*
+ * planner_hook: check the rewritten query (views expanded) before planning.
+ * A query that uses BSN order or equality gets a plan that depends on the
+ * role, so that a cached plan is never reused by a role with other rights.
+ */
+static PlannedStmt *
+privacy_planner(Query *parse, const char *query_string, int cursorOptions,
+				ParamListInfo boundParams)
+{
+	GuardContext ctx = {false, false};
+	PlannedStmt *result;
+
+	if (OidIsValid(privacy_bsn_type_oid()))
+	{
+		ctx.enforce = !privacy_bsn_authorized();
+		(void) guard_walker((Node *) parse, &ctx);
+	}
+
+	if (prev_planner_hook)
+		result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+	else
+		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+
+	if (ctx.found)
+		result->dependsOnRole = true;
+	return result;
+}
+
+/*
+ * get_relation_info_hook: hide indexes keyed on a bsn from roles that may
+ * not see BSNs, so that no plan returns rows in BSN order for them.  Index
+ * maintenance and unique checks are not affected.
+ */
+static void
+privacy_get_relation_info(PlannerInfo *root, Oid relationObjectId,
+						  bool inhparent, RelOptInfo *rel)
+{
+	if (prev_get_relation_info_hook)
+		prev_get_relation_info_hook(root, relationObjectId, inhparent, rel);
+
+	if (rel->indexlist != NIL && OidIsValid(privacy_bsn_type_oid()))
+	{
+		bool		authorized = privacy_bsn_authorized();
+		ListCell   *lc;
+
+		foreach(lc, rel->indexlist)
+		{
+			IndexOptInfo *idx = (IndexOptInfo *) lfirst(lc);
+			int			c;
+
+			for (c = 0; c < idx->nkeycolumns; c++)
+			{
+				if (privacy_type_involves_bsn(idx->opcintype[c]))
+				{
+					root->glob->dependsOnRole = true;
+					if (!authorized)
+						rel->indexlist = foreach_delete_current(rel->indexlist, lc);
+					break;
+				}
+			}
+		}
+	}
+}
+
+/* --- the update guard --------------------------------------------------- */
+
+typedef struct BsnUpdate
+{
+	Oid			relid;
+	List	   *columns;		/* column names (char *) */
+} BsnUpdate;
+
+/*
+ * The bsn columns a statement changes, per table.
+ */
+static List *
+bsn_updates(PlannedStmt *stmt)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		BsnUpdate  *u = NULL;
+		int			col = -1;
+
+		if (rte->rtekind != RTE_RELATION || bms_is_empty(rte->updatedCols))
+			continue;
+		while ((col = bms_next_member(rte->updatedCols, col)) >= 0)
+		{
+			AttrNumber	attno = col + FirstLowInvalidHeapAttributeNumber;
+
+			if (attno <= 0)
+				continue;
+			if (privacy_type_involves_bsn(get_atttype(rte->relid, attno)))
+			{
+				if (u == NULL)
+				{
+					u = palloc0(sizeof(BsnUpdate));
+					u->relid = rte->relid;
+					result = lappend(result, u);
+				}
+				u->columns = lappend(u->columns,
+									 get_attname(rte->relid, attno, false));
+			}
+		}
+	}
+	return result;
+}
+
+static void
+privacy_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (queryDesc->operation != CMD_SELECT &&
+		!(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
+		OidIsValid(privacy_bsn_type_oid()) &&
+		!privacy_bsn_authorized())
+	{
+		List	   *updates = bsn_updates(queryDesc->plannedstmt);
+
+		if (updates != NIL)
+		{
+			BsnUpdate  *u = linitial(updates);
+
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to change BSN column \"%s\" of table \"%s\"",
+							(char *) linitial(u->columns), get_rel_name(u->relid)),
+					 errdetail("Roles outside \"%s\" may insert a BSN but not change one.",
+							   privacy_bsn_role),
+					 errhint("Ask a member of role \"%s\" to make the change.",
+							 privacy_bsn_role)));
+		}
+	}
+
+	if (prev_ExecutorStart_hook)
+		prev_ExecutorStart_hook(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/*
+ * Audit authorized BSN changes: one entry per statement and table, with the
+ * columns and the number of rows the statement processed; never a value.
+ */
+static void
+privacy_ExecutorEnd(QueryDesc *queryDesc)
+{
+	if (queryDesc->operation != CMD_SELECT &&
+		queryDesc->estate != NULL &&
+		OidIsValid(privacy_bsn_type_oid()))
+	{
+		List	   *updates = bsn_updates(queryDesc->plannedstmt);
+		ListCell   *lc;
+
+		foreach(lc, updates)
+		{
+			BsnUpdate  *u = lfirst(lc);
+			JsonbParseState *st = NULL;
+			JsonbValue	k;
+			JsonbValue	v;
+			ListCell   *c;
+			JsonbValue *res;
+
+			pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+			k.type = jbvString;
+			k.val.string.val = "columns";
+			k.val.string.len = 7;
+			pushJsonbValue(&st, WJB_KEY, &k);
+			pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+			foreach(c, u->columns)
+			{
+				v.type = jbvString;
+				v.val.string.val = lfirst(c);
+				v.val.string.len = strlen(lfirst(c));
+				pushJsonbValue(&st, WJB_ELEM, &v);
+			}
+			pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+			k.val.string.val = "rows";
+			k.val.string.len = 4;
+			pushJsonbValue(&st, WJB_KEY, &k);
+			v.type = jbvNumeric;
+			v.val.numeric = DatumGetNumeric(DirectFunctionCall1(int8_numeric,
+																Int64GetDatum((int64) queryDesc->estate->es_processed)));
+			pushJsonbValue(&st, WJB_VALUE, &v);
+			res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+
+			privacy_audit_append("bsn.update",
+								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(u->relid)),
+															get_rel_name(u->relid)),
+								 NULL, NULL, JsonbValueToJsonb(res));
+		}
+	}
+
+	if (prev_ExecutorEnd_hook)
+		prev_ExecutorEnd_hook(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+/* --- the log scrubber --------------------------------------------------- */
+
+/*
+ * Mask BSN-like numbers in every text of a message before it is logged or
+ * sent, and keep a statement that contains one out of the log.  Works in
+ * place and allocates nothing.
+ */
+static void
+privacy_emit_log(ErrorData *edata)
+{
+	privacy_scrub_bsn(edata->message);
+	privacy_scrub_bsn(edata->detail);
+	privacy_scrub_bsn(edata->detail_log);
+	privacy_scrub_bsn(edata->hint);
+	privacy_scrub_bsn(edata->context);
+	privacy_scrub_bsn(edata->internalquery);
+	if (!edata->hide_stmt && debug_query_string != NULL &&
+		privacy_text_has_bsn(debug_query_string, 8))
+		edata->hide_stmt = true;
+
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+/*
+ * privacy_hooks_init: install the hooks.  Called from _PG_init only when
+ * the library is preloaded.
+ */
+void
+privacy_hooks_init(void)
+{
+	prev_planner_hook = planner_hook;
+	planner_hook = privacy_planner;
+	prev_get_relation_info_hook = get_relation_info_hook;
+	get_relation_info_hook = privacy_get_relation_info;
+	prev_ExecutorStart_hook = ExecutorStart_hook;
+	ExecutorStart_hook = privacy_ExecutorStart;
+	prev_ExecutorEnd_hook = ExecutorEnd_hook;
+	ExecutorEnd_hook = privacy_ExecutorEnd;
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = privacy_emit_log;
+
+	CacheRegisterSyscacheCallback(PROCOID, allowed_invalidate, (Datum) 0);
+}

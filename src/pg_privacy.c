@@ -1,0 +1,346 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_privacy.c
+ *	  Module entry point: settings, hook installation and privacy.status().
+ *
+ *	  The library works without shared_preload_libraries: the type, the
+ *	  audit trail and the catalog functions load on first use.  The hooks
+ *	  that enforce rules for every statement (the BSN update guard, the
+ *	  inference guard and the log scrubber) are installed only when the
+ *	  library is preloaded, so that every backend enforces the same rules;
+ *	  privacy.status() says which protections are inactive otherwise.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "pg_privacy.h"
+
+PG_MODULE_MAGIC;
+
+/*
+ * privacy.admin_role: the role that manages the extension's catalogs and
+ * policies (registry, retention rules, column classes).  Only a superuser may
+ * change it, since it decides who administers privacy.
+ */
+char	   *privacy_admin_role = NULL;
+
+/*
+ * privacy.officer_role: the role of the privacy officer (functionaris
+ * gegevensbescherming), who answers data-subject requests and reads the
+ * audit trail.
+ */
+char	   *privacy_officer_role = NULL;
+
+/*
+ * privacy.bsn_role: members of this role (through inheritance, as for
+ * privileges) and superusers see BSNs in full and may change them.  Everyone
+ * else sees a masked form and may only insert.
+ */
+char	   *privacy_bsn_role = NULL;
+
+/*
+ * privacy.bsn_visible_digits: how many trailing digits of a BSN a role that
+ * is not authorized sees.  0 hides the number entirely; 4 is the most the
+ * extension allows, so that the masked form never identifies a person.
+ */
+int			privacy_bsn_visible_digits = 3;
+
+/*
+ * privacy.actor: the application-level user on whose behalf the session
+ * acts (for pooled connections that SET ROLE per request).  It is recorded
+ * in every audit entry.  Any role may set it; it is informational and the
+ * audit entry also records the database roles.
+ */
+char	   *privacy_actor = NULL;
+
+/* true when the hooks were installed at postmaster start */
+bool		privacy_hooks_active = false;
+
+void		_PG_init(void);
+
+PG_FUNCTION_INFO_V1(privacy_status);
+PG_FUNCTION_INFO_V1(privacy_library_version);
+
+/*
+ * Role names are identifiers; refuse what could never name a role so that a
+ * typo shows up when it is set rather than as a silent lack of protection.
+ */
+static bool
+check_role_name(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+	{
+		GUC_check_errdetail("A role name must not be empty.");
+		return false;
+	}
+	if (strlen(*newval) >= NAMEDATALEN)
+	{
+		GUC_check_errdetail("A role name must be shorter than %d bytes.",
+							NAMEDATALEN);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The actor must not carry a BSN: it is written to the audit trail.
+ */
+static bool
+check_actor(char **newval, void **extra, GucSource source)
+{
+	if (*newval != NULL && privacy_text_has_bsn(*newval, 9))
+	{
+		GUC_check_errdetail("The actor must not contain a BSN.");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Module load.  Settings first, then the reserved prefix, then the hooks
+ * (only when preloaded), then the callbacks that every backend needs.
+ */
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("privacy.admin_role",
+							   "Role that administers the privacy catalogs and policies.",
+							   NULL,
+							   &privacy_admin_role,
+							   "privacy_admin",
+							   PGC_SUSET,
+							   0,
+							   check_role_name, NULL, NULL);
+
+	DefineCustomStringVariable("privacy.officer_role",
+							   "Role of the privacy officer, who answers data-subject requests.",
+							   NULL,
+							   &privacy_officer_role,
+							   "privacy_officer",
+							   PGC_SUSET,
+							   0,
+							   check_role_name, NULL, NULL);
+
+	DefineCustomStringVariable("privacy.bsn_role",
+							   "Role whose members see and change BSNs in full.",
+							   NULL,
+							   &privacy_bsn_role,
+							   "privacy_bsn",
+							   PGC_SUSET,
+							   0,
+							   check_role_name, NULL, NULL);
+
+	DefineCustomIntVariable("privacy.bsn_visible_digits",
+							"Number of trailing BSN digits shown to roles that may not see BSNs.",
+							NULL,
+							&privacy_bsn_visible_digits,
+							3, 0, 4,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("privacy.actor",
+							   "Application-level user recorded in audit entries.",
+							   NULL,
+							   &privacy_actor,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   check_actor, NULL, NULL);
+
+	MarkGUCPrefixReserved("privacy");
+
+	privacy_bsn_init();
+	privacy_audit_init();
+
+	if (process_shared_preload_libraries_in_progress)
+	{
+		privacy_hooks_init();
+		privacy_hooks_active = true;
+	}
+}
+
+/*
+ * privacy_schema_oid: the extension's schema, or InvalidOid when the
+ * extension is not installed in this database.
+ */
+Oid
+privacy_schema_oid(void)
+{
+	return get_namespace_oid(PRIVACY_SCHEMA, true);
+}
+
+/*
+ * privacy.library_version(): the version compiled into the loaded library,
+ * to compare with the installed extension version.
+ */
+Datum
+privacy_library_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(PRIVACY_VERSION));
+}
+
+static void
+status_row(Tuplestorestate *ts, TupleDesc td, const char *component,
+		   const char *state, const char *detail)
+{
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	values[0] = CStringGetTextDatum(component);
+	values[1] = CStringGetTextDatum(state);
+	if (detail)
+		values[2] = CStringGetTextDatum(detail);
+	else
+		nulls[2] = true;
+	tuplestore_putvalues(ts, td, values, nulls);
+}
+
+static void
+status_role(Tuplestorestate *ts, TupleDesc td, const char *setting,
+			const char *rolename)
+{
+	if (OidIsValid(get_role_oid(rolename, true)))
+		status_row(ts, td, setting, "ok",
+				   psprintf("role \"%s\" exists", rolename));
+	else
+		status_row(ts, td, setting, "warning",
+				   psprintf("role \"%s\" does not exist; create it or change %s",
+							rolename, setting));
+}
+
+/*
+ * privacy.status(): one row per component with its state ('ok', 'info',
+ * 'warning' or 'inactive') and a sentence for the DBA.
+ */
+Datum
+privacy_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Tuplestorestate *ts;
+	TupleDesc	td;
+	Oid			extoid;
+	char	   *extversion = NULL;
+	HeapTuple	tup;
+	bool		any_bypass = false;
+	StringInfoData bypass;
+
+	InitMaterializedSRF(fcinfo, 0);
+	ts = rsinfo->setResult;
+	td = rsinfo->setDesc;
+
+	/* version: installed extension against the loaded library */
+	extoid = get_extension_oid("pg_privacy", true);
+	if (OidIsValid(extoid))
+	{
+		Datum		d;
+		bool		isnull;
+		Relation	rel;
+		ScanKeyData key;
+		SysScanDesc scan;
+
+		rel = table_open(ExtensionRelationId, AccessShareLock);
+		ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber,
+					F_OIDEQ, ObjectIdGetDatum(extoid));
+		scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+		tup = systable_getnext(scan);
+		if (HeapTupleIsValid(tup))
+		{
+			d = heap_getattr(tup, Anum_pg_extension_extversion,
+							 RelationGetDescr(rel), &isnull);
+			if (!isnull)
+				extversion = text_to_cstring(DatumGetTextPP(d));
+		}
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+	}
+	if (extversion == NULL)
+		status_row(ts, td, "version", "warning",
+				   psprintf("library %s is loaded but the extension is not installed in this database",
+							PRIVACY_VERSION));
+	else if (strcmp(extversion, PRIVACY_VERSION) != 0)
+		status_row(ts, td, "version", "warning",
+				   psprintf("extension %s installed, library %s loaded; run ALTER EXTENSION pg_privacy UPDATE",
+							extversion, PRIVACY_VERSION));
+	else
+		status_row(ts, td, "version", "ok",
+				   psprintf("extension and library %s", PRIVACY_VERSION));
+
+	/* hooks */
+	if (privacy_hooks_active)
+		status_row(ts, td, "preload", "ok",
+				   "loaded through shared_preload_libraries; all hooks active");
+	else
+		status_row(ts, td, "preload", "inactive",
+				   "pg_privacy is not in shared_preload_libraries: the BSN update guard, "
+				   "the BSN inference guard and the log scrubber are inactive; "
+				   "masking, validation and the audit trail still work");
+	status_row(ts, td, "bsn update guard", privacy_hooks_active ? "ok" : "inactive",
+			   privacy_hooks_active ? "UPDATE of bsn columns restricted to the BSN role" : NULL);
+	status_row(ts, td, "bsn inference guard", privacy_hooks_active ? "ok" : "inactive",
+			   privacy_hooks_active ? "comparing, sorting and grouping BSNs restricted to the BSN role" : NULL);
+	status_row(ts, td, "log scrubber", privacy_hooks_active ? "ok" : "inactive",
+			   privacy_hooks_active ? "BSNs in messages are masked before they are logged or sent" : NULL);
+
+	/* roles */
+	status_role(ts, td, "privacy.admin_role", privacy_admin_role);
+	status_role(ts, td, "privacy.officer_role", privacy_officer_role);
+	status_role(ts, td, "privacy.bsn_role", privacy_bsn_role);
+	status_row(ts, td, "privacy.bsn_visible_digits", "info",
+			   psprintf("roles outside \"%s\" see the last %d digits",
+						privacy_bsn_role, privacy_bsn_visible_digits));
+
+	/* roles that bypass row-level security see everything */
+	initStringInfo(&bypass);
+	{
+		Relation	rel = table_open(AuthIdRelationId, AccessShareLock);
+		SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			Form_pg_authid a = (Form_pg_authid) GETSTRUCT(tup);
+
+			if ((a->rolsuper || a->rolbypassrls) && a->rolcanlogin)
+			{
+				if (any_bypass)
+					appendStringInfoString(&bypass, ", ");
+				appendStringInfoString(&bypass, quote_identifier(NameStr(a->rolname)));
+				any_bypass = true;
+			}
+		}
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+	}
+	if (any_bypass)
+		status_row(ts, td, "bypass roles", "warning",
+				   psprintf("these login roles are superusers or have BYPASSRLS and see every row and BSN: %s",
+							bypass.data));
+
+	/* pg_cron, for the scheduled purge */
+	if (OidIsValid(get_extension_oid("pg_cron", true)))
+		status_row(ts, td, "pg_cron", "ok", "installed in this database");
+	else
+		status_row(ts, td, "pg_cron", "info",
+				   "not installed in this database; scheduled purges need it");
+
+	return (Datum) 0;
+}

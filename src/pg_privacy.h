@@ -1,0 +1,48 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_privacy.h
+ *	  Declarations shared by the modules of pg_privacy: settings, the
+ *	  audit trail's C interface, BSN authorization and the hooks.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_PRIVACY_H
+#define PG_PRIVACY_H
+
+#include "postgres.h"
+
+#include "utils/jsonb.h"
+
+#define PRIVACY_VERSION "0.1.0"
+#define PRIVACY_SCHEMA "privacy"
+
+/* settings (pg_privacy.c) */
+extern char *privacy_admin_role;
+extern char *privacy_officer_role;
+extern char *privacy_bsn_role;
+extern char *privacy_actor;
+extern int	privacy_bsn_visible_digits;
+extern bool privacy_hooks_active;
+
+extern Oid	privacy_schema_oid(void);
+
+/* audit trail (audit.c) */
+extern void privacy_audit_init(void);
+extern void privacy_audit_append(const char *action, const char *object,
+								 const char *subject_type,
+								 const char *subject_key, Jsonb *details);
+
+/* BSN type and its authorization (bsn.c) */
+extern void privacy_bsn_init(void);
+extern bool privacy_bsn_authorized(void);
+extern Oid	privacy_bsn_type_oid(void);
+extern bool privacy_type_involves_bsn(Oid typid);
+
+/* hooks (hooks.c) */
+extern void privacy_hooks_init(void);
+
+/* scanning text for BSN-like numbers (scrub.c) */
+extern bool privacy_text_has_bsn(const char *s, int min_digits);
+extern bool privacy_scrub_bsn(char *s);
+
+#endif							/* PG_PRIVACY_H */
