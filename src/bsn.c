@@ -50,6 +50,9 @@ static bool auth_valid = false;
 static Oid	auth_user = InvalidOid;
 static bool auth_result = false;
 
+/* set while ANALYZE computes statistics, which keep no values */
+static bool bsn_analyze_in_progress = false;
+
 /* the type's OID in this database, and which types contain it */
 static bool type_oid_valid = false;
 static Oid	bsn_type_oid = InvalidOid;
@@ -105,12 +108,6 @@ type_relcache_invalidate(Datum arg, Oid relid)
 	}
 }
 
-static void
-assign_bsn_role(const char *newval, void *extra)
-{
-	auth_valid = false;
-}
-
 /*
  * privacy_bsn_init: register the invalidation callbacks.  Role and
  * membership changes reset the authorization cache; type changes reset the
@@ -123,7 +120,30 @@ privacy_bsn_init(void)
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, auth_invalidate, (Datum) 0);
 	CacheRegisterSyscacheCallback(TYPEOID, type_invalidate, (Datum) 0);
 	CacheRegisterRelcacheCallback(type_relcache_invalidate, (Datum) 0);
-	(void) assign_bsn_role;
+}
+
+/*
+ * bsn_role_authorized: may this role see and change BSNs?  Not cached: for
+ * the rare checks about a role other than the current user.
+ */
+static bool
+bsn_role_authorized(Oid roleid)
+{
+	Oid			role;
+
+	if (superuser_arg(roleid))
+		return true;
+	role = get_role_oid(privacy_bsn_role, true);
+	return OidIsValid(role) && has_privs_of_role(roleid, role);
+}
+
+/*
+ * privacy_bsn_role_assign: the setting changed; forget cached answers.
+ */
+void
+privacy_bsn_role_assign(const char *newval, void *extra)
+{
+	auth_valid = false;
 }
 
 /*
@@ -137,20 +157,12 @@ bool
 privacy_bsn_authorized(void)
 {
 	Oid			user = GetUserId();
-	static char *auth_rolename = NULL;
 
-	if (auth_valid && user == auth_user && auth_rolename == privacy_bsn_role)
+	if (auth_valid && user == auth_user)
 		return auth_result;
 
-	auth_result = superuser_arg(user);
-	if (!auth_result && privacy_bsn_role != NULL)
-	{
-		Oid			role = get_role_oid(privacy_bsn_role, true);
-
-		auth_result = OidIsValid(role) && has_privs_of_role(user, role);
-	}
+	auth_result = bsn_role_authorized(user);
 	auth_user = user;
-	auth_rolename = privacy_bsn_role;
 	auth_valid = true;
 	return auth_result;
 }
@@ -434,12 +446,38 @@ BSN_CMP_FN(privacy_bsn_le, <=)
 BSN_CMP_FN(privacy_bsn_gt, >)
 BSN_CMP_FN(privacy_bsn_ge, >=)
 
+/*
+ * Refuse to order or hash BSNs on behalf of a role that may not see them in
+ * the maintenance operations that run as a table's owner (CREATE INDEX,
+ * REINDEX, CLUSTER, REFRESH MATERIALIZED VIEW): a role could otherwise copy
+ * BSNs into a table of its own, index it and CLUSTER it to read them in
+ * order.  Such operations run as a security-restricted operation; they are
+ * allowed when the role that issued the command or the owner is authorized,
+ * and during ANALYZE, whose statistics keep no values.  Unique checks on
+ * INSERT run outside such operations and are not affected.
+ */
+static void
+check_maintenance_order(void)
+{
+	if (InSecurityRestrictedOperation() && !bsn_analyze_in_progress &&
+		!privacy_bsn_authorized() && !bsn_role_authorized(GetOuterUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to sort or hash values of type bsn for role \"%s\"",
+						GetUserNameFromId(GetUserId(), false)),
+				 errdetail("Building an index on a bsn or clustering by one needs a member of role \"%s\".",
+						   privacy_bsn_role),
+				 errhint("Run the command as a member of \"%s\", or make the table's owner one.",
+						 privacy_bsn_role)));
+}
+
 Datum
 privacy_bsn_cmp(PG_FUNCTION_ARGS)
 {
 	int32		a = PG_GETARG_INT32(0);
 	int32		b = PG_GETARG_INT32(1);
 
+	check_maintenance_order();
 	PG_RETURN_INT32((a > b) - (a < b));
 }
 
@@ -448,6 +486,7 @@ privacy_bsn_sortsupport(PG_FUNCTION_ARGS)
 {
 	SortSupport ssup = (SortSupport) PG_GETARG_POINTER(0);
 
+	check_maintenance_order();
 	ssup->comparator = ssup_datum_int32_cmp;
 	PG_RETURN_VOID();
 }
@@ -455,12 +494,14 @@ privacy_bsn_sortsupport(PG_FUNCTION_ARGS)
 Datum
 privacy_bsn_hash(PG_FUNCTION_ARGS)
 {
+	check_maintenance_order();
 	return hash_uint32((uint32) PG_GETARG_INT32(0));
 }
 
 Datum
 privacy_bsn_hash_extended(PG_FUNCTION_ARGS)
 {
+	check_maintenance_order();
 	return hash_uint32_extended((uint32) PG_GETARG_INT32(0),
 								PG_GETARG_INT64(1));
 }
@@ -573,7 +614,16 @@ bsn_compute_stats(VacAttrStatsP stats, AnalyzeAttrFetchFunc fetchfunc,
 	int			i;
 
 	stats->extra_data = d->std_extra;
-	d->std_compute(stats, fetchfunc, samplerows, totalrows);
+	bsn_analyze_in_progress = true;
+	PG_TRY();
+	{
+		d->std_compute(stats, fetchfunc, samplerows, totalrows);
+	}
+	PG_FINALLY();
+	{
+		bsn_analyze_in_progress = false;
+	}
+	PG_END_TRY();
 	stats->extra_data = d;
 
 	for (i = 0; i < STATISTIC_NUM_SLOTS; i++)

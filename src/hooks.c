@@ -34,6 +34,10 @@
 #include "optimizer/planner.h"
 #include "parser/parsetree.h"
 #include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
+#include "access/relation.h"
 #include "utils/builtins.h"
 #include "utils/regproc.h"
 #include "utils/catcache.h"
@@ -50,6 +54,7 @@ static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd_hook = NULL;
 static emit_log_hook_type prev_emit_log_hook = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
 
 /* functions that take a bsn without comparing it, by OID */
 static List *allowed_funcs = NIL;
@@ -514,6 +519,59 @@ privacy_ExecutorEnd(QueryDesc *queryDesc)
 		standard_ExecutorEnd(queryDesc);
 }
 
+/* --- utility commands -------------------------------------------------- */
+
+/*
+ * Refuse a partitioned table keyed on a bsn to a role that may not see
+ * BSNs: routing rows to partitions compares or hashes the key, and the
+ * partition a row lands in (tableoid) would reveal where its BSN lies.  The
+ * check runs after the table is created, on its actual partition key, so
+ * that the error rolls the creation back.
+ */
+static void
+privacy_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+					   bool readOnlyTree, ProcessUtilityContext context,
+					   ParamListInfo params, QueryEnvironment *queryEnv,
+					   DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	CreateStmt *create = NULL;
+
+	if (IsA(parsetree, CreateStmt) && ((CreateStmt *) parsetree)->partspec != NULL)
+		create = (CreateStmt *) copyObject(parsetree);
+
+	if (prev_ProcessUtility_hook)
+		prev_ProcessUtility_hook(pstmt, queryString, readOnlyTree, context,
+								 params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+
+	if (create != NULL && OidIsValid(privacy_bsn_type_oid()) &&
+		!privacy_bsn_authorized())
+	{
+		Oid			relid = RangeVarGetRelid(create->relation, NoLock, true);
+
+		if (OidIsValid(relid))
+		{
+			Relation	rel = relation_open(relid, NoLock);
+			PartitionKey key = RelationGetPartitionKey(rel);
+			int			i;
+
+			for (i = 0; key != NULL && i < key->partnatts; i++)
+			{
+				if (privacy_type_involves_bsn(key->parttypid[i]))
+					ereport(ERROR,
+							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+							 errmsg("permission denied to partition a table by a value of type bsn"),
+							 errdetail("Only members of role \"%s\" may partition by a BSN.",
+									   privacy_bsn_role)));
+			}
+			relation_close(rel, NoLock);
+		}
+	}
+}
+
 /* --- the log scrubber --------------------------------------------------- */
 
 /*
@@ -555,6 +613,8 @@ privacy_hooks_init(void)
 	ExecutorEnd_hook = privacy_ExecutorEnd;
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = privacy_emit_log;
+	prev_ProcessUtility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = privacy_ProcessUtility;
 
 	CacheRegisterSyscacheCallback(PROCOID, allowed_invalidate, (Datum) 0);
 }

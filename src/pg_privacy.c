@@ -147,7 +147,7 @@ _PG_init(void)
 							   "privacy_bsn",
 							   PGC_SUSET,
 							   0,
-							   check_role_name, NULL, NULL);
+							   check_role_name, privacy_bsn_role_assign, NULL);
 
 	DefineCustomIntVariable("privacy.bsn_visible_digits",
 							"Number of trailing BSN digits shown to roles that may not see BSNs.",
