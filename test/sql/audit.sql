@@ -76,6 +76,18 @@ TRUNCATE privacy.audit_log;
 SET session_replication_role = replica;
 DELETE FROM privacy.audit_log WHERE seq = 1;
 RESET session_replication_role;
+-- a table owner that is not a superuser is refused too
+SET client_min_messages = warning;
+CREATE ROLE audit_owner LOGIN;
+RESET client_min_messages;
+ALTER TABLE privacy.audit_log OWNER TO audit_owner;
+SET ROLE audit_owner;
+UPDATE privacy.audit_log SET actor = 'someone else' WHERE seq = 1;
+DELETE FROM privacy.audit_log;
+TRUNCATE privacy.audit_log;
+RESET ROLE;
+ALTER TABLE privacy.audit_log OWNER TO CURRENT_USER;
+DROP ROLE audit_owner;
 SELECT valid, entries FROM privacy.audit_verify();
 
 -- an anchor kept outside the database

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# make demo: install what is missing, build, start a throwaway cluster, load a
+# synthetic staffing agency and walk through pg_privacy as the roles that use
+# it.  "make demo-stop" (or "bash demo/run.sh stop") stops the cluster and
+# removes it.
+#
+# DEMO_SCALE sets the number of candidates (default 3000).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DIR=${PG_PRIVACY_DEMO_DIR:-/tmp/pg_privacy_demo}
+PORT=54330
+SCALE=${DEMO_SCALE:-3000}
+
+if [ "${1:-}" = "stop" ]; then
+    . tools/cluster.sh
+    cluster_stop "$DIR"
+    rm -rf "$DIR"
+    echo "demo cluster stopped and removed"
+    exit 0
+fi
+
+bash tools/deps.sh
+. tools/cluster.sh
+build_and_install
+
+# a fresh cluster every time
+cluster_stop "$DIR"
+rm -rf "$DIR"
+cluster_create "$DIR"
+cluster_start "$DIR" "$PORT" 'pg_privacy, pg_cron'
+
+export PGHOST=$DIR PGPORT=$PORT PGUSER=postgres
+bold=$(tput bold 2>/dev/null || true)
+plain=$(tput sgr0 2>/dev/null || true)
+
+# step TITLE TEXT: a heading and a sentence of explanation
+step() {
+    printf '\n%s== %s ==%s\n%s\n\n' "$bold" "$1" "$plain" "$2"
+}
+
+# as ROLE: run the SQL on stdin as ROLE, echoing each statement; errors are
+# part of the tour
+as() {
+    printf '%s-- as %s%s\n' "$bold" "$1" "$plain"
+    psql -X -q -a -U "$1" -d agency -v ON_ERROR_STOP=0 -P pager=off 2>&1 |
+        sed -e 's/^psql:<stdin>:[0-9]*: //'
+}
+
+step "Setting up" "A new cluster in $DIR with shared_preload_libraries = 'pg_privacy, pg_cron', a database 'agency' and $SCALE synthetic candidates."
+psql -X -q -d postgres -c "CREATE DATABASE agency"
+psql -X -q -d agency -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
+SET client_min_messages = warning;
+CREATE EXTENSION pg_privacy CASCADE;
+ALTER DATABASE agency SET search_path = "$user", public, privacy;
+SQL
+psql -X -q -d agency -v ON_ERROR_STOP=1 -f demo/generate.sql >/dev/null
+psql -X -q -d agency -v ON_ERROR_STOP=1 -c "SELECT agency.generate($SCALE)" >/dev/null
+psql -X -q -d agency -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
+SET client_min_messages = warning;
+-- the people of the agency
+CREATE ROLE clerk_utrecht LOGIN;                       -- intake at the Utrecht branch
+CREATE ROLE payroll_anna LOGIN IN ROLE privacy_bsn;    -- payroll: needs BSNs for the tax office
+CREATE ROLE fg_officer LOGIN IN ROLE privacy_officer;  -- the privacy officer (FG)
+GRANT USAGE ON SCHEMA agency TO clerk_utrecht, payroll_anna, fg_officer;
+GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA agency TO clerk_utrecht, payroll_anna;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA agency TO clerk_utrecht, payroll_anna;
+SQL
+psql -X -q -d agency -c "SELECT (SELECT count(*) FROM agency.candidates) AS candidates, (SELECT count(*) FROM agency.documents) AS documents, (SELECT count(*) FROM agency.placements) AS placements, (SELECT count(*) FROM agency.notes) AS notes"
+
+step "Status" "What the DBA checks after installing: every hook active, the roles in place."
+as postgres <<'SQL'
+SELECT component, state, detail FROM privacy.status();
+SQL
+
+step "One candidate, two people" "The intake clerk sees a masked BSN; payroll, a member of privacy_bsn, sees it in full. The masking happens in the type's output function, for every client and every output path."
+as clerk_utrecht <<'SQL'
+SELECT id, first_name, last_name, bsn, privacy.bsn_display(bsn) AS display, privacy.bsn_authorized()
+  FROM agency.candidates WHERE id = 1;
+SELECT row_to_json(c) AS as_json FROM (SELECT id, last_name, bsn FROM agency.candidates WHERE id = 1) c;
+SQL
+as payroll_anna <<'SQL'
+SELECT id, first_name, last_name, bsn, privacy.bsn_display(bsn) AS display, privacy.bsn_authorized()
+  FROM agency.candidates WHERE id = 1;
+SQL
+
+step "The clerk registers a candidate" "Adding a BSN is allowed (\"kan het nummer wel toevoegen\"); a wrong check digit is refused without repeating the number; changing a BSN afterwards is not allowed."
+as clerk_utrecht <<'SQL'
+INSERT INTO agency.candidates (branch_id, first_name, last_name, birth_date, street, house_number, postcode, city, phone, email, iban, bsn, nationality, registered_at, status)
+VALUES (1, 'Fenna', 'Bos', '1999-04-12', 'Oudegracht', '12', '3511 AB', 'Utrecht', '06-12345678', 'fenna.bos@example.nl',
+        'NL91ABNA0417164300', '1112.22.333', 'NL', '2026-01-02', 'registered')
+RETURNING id, last_name, bsn;
+INSERT INTO agency.candidates (branch_id, first_name, last_name, birth_date, street, house_number, postcode, city, phone, email, iban, bsn, nationality, registered_at, status)
+VALUES (1, 'Daan', 'Bos', '1998-01-01', 'Oudegracht', '12', '3511 AB', 'Utrecht', '06-12345679', 'daan.bos@example.nl',
+        'NL91ABNA0417164300', '111222334', 'NL', '2026-01-02', 'registered');
+UPDATE agency.candidates SET bsn = '123456782' WHERE last_name = 'Bos';
+UPDATE agency.candidates SET bsn = NULL WHERE last_name = 'Bos';
+UPDATE agency.candidates SET phone = '06-87654321' WHERE last_name = 'Bos';
+SQL
+
+step "The clerk tries to find a BSN" "Masking that can be searched is no masking. Comparisons, sorting, grouping and joins on a BSN are refused before the query runs, so the refusal says nothing about the data."
+as clerk_utrecht <<'SQL'
+SELECT id FROM agency.candidates WHERE bsn = '111222333';
+SELECT id FROM agency.candidates WHERE bsn BETWEEN '100000009' AND '200000007';
+SELECT id, bsn FROM agency.candidates ORDER BY bsn LIMIT 3;
+SELECT c.id FROM agency.candidates c
+  JOIN (SELECT lpad(n::text, 9, '0') AS guess FROM generate_series(111222300, 111222400) n
+         WHERE privacy.bsn_is_valid(lpad(n::text, 9, '0'))) g ON c.bsn = g.guess::bsn;
+SELECT max(bsn) FROM agency.candidates;
+-- the masked text carries nothing more than what is shown
+SELECT count(*) AS ending_in_333 FROM agency.candidates WHERE bsn::text LIKE '%333';
+SQL
+
+step "Payroll corrects a BSN" "Members of privacy_bsn may change a BSN. Every change is written to the audit trail: the table, the column and the number of rows, never the number itself."
+as payroll_anna <<'SQL'
+SET privacy.actor = 'anna@agency.example';
+SELECT id FROM agency.candidates WHERE bsn = '111222333';
+UPDATE agency.candidates SET bsn = '123456782' WHERE bsn = '111222333';
+SQL
+
+step "The privacy officer reads the audit trail" "Entries are chained with SHA-256 in commit order; audit_verify() recomputes the chain."
+as fg_officer <<'SQL'
+SELECT seq, logged_at::timestamp(0), login_role, acting_role, actor, action, object, details FROM privacy.audit_log ORDER BY seq;
+SELECT * FROM privacy.audit_verify();
+SELECT seq, encode(hash, 'hex') AS anchor FROM privacy.audit_head();
+SQL
+
+step "Nobody rewrites history" "The log is append-only, also for its owner and superusers. A superuser who switches the guard off and edits an entry is caught by the chain."
+as postgres <<'SQL'
+DELETE FROM privacy.audit_log;
+ALTER TABLE privacy.audit_log DISABLE TRIGGER audit_log_append_only;
+UPDATE privacy.audit_log SET acting_role = 'clerk_utrecht' WHERE seq = 1;
+ALTER TABLE privacy.audit_log ENABLE ALWAYS TRIGGER audit_log_append_only;
+SELECT * FROM privacy.audit_verify();
+SQL
+as postgres <<'SQL' >/dev/null
+ALTER TABLE privacy.audit_log DISABLE TRIGGER audit_log_append_only;
+UPDATE privacy.audit_log SET acting_role = 'payroll_anna' WHERE seq = 1;
+ALTER TABLE privacy.audit_log ENABLE ALWAYS TRIGGER audit_log_append_only;
+SQL
+
+step "No BSN in the server log" "Error messages are scrubbed before they are logged or sent, and statements containing a BSN are not logged."
+as payroll_anna <<'SQL'
+INSERT INTO agency.candidates (branch_id, first_name, last_name, birth_date, street, house_number, postcode, city, phone, email, iban, bsn, nationality, registered_at, status)
+SELECT branch_id, first_name, last_name, birth_date, street, house_number, postcode, city, phone, email, iban, bsn, nationality, registered_at, status
+  FROM agency.candidates WHERE id = 1;
+SQL
+echo "server log lines mentioning that candidate's BSN in full: $(grep -c "$(psql -X -At -d agency -c "SELECT bsn FROM agency.candidates WHERE id = 1")" "$DIR/server.log" || true)"
+
+step "Done" "The demo cluster keeps running.
+  connect:  psql -h $DIR -p $PORT -U postgres agency      (or -U clerk_utrecht, -U payroll_anna, -U fg_officer)
+  stop:     make demo-stop"
