@@ -34,6 +34,10 @@
 #include "optimizer/planner.h"
 #include "parser/parsetree.h"
 #include "tcop/tcopprot.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "nodes/makefuncs.h"
+#include "catalog/namespace.h"
 #include "tcop/utility.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
@@ -519,14 +523,297 @@ privacy_ExecutorEnd(QueryDesc *queryDesc)
 		standard_ExecutorEnd(queryDesc);
 }
 
-/* --- utility commands -------------------------------------------------- */
+/* --- utility commands: the DDL guard --------------------------------- */
+
+/* what an allowed command did to a registered table, for the audit trail */
+typedef struct GuardedChange
+{
+	Oid			relid;
+	const char *what;
+	char	   *renamed_from;	/* column renames to follow in the registry */
+	char	   *renamed_to;
+} GuardedChange;
+
+static void
+require_admin_for(const char *what, Oid relid)
+{
+	if (!privacy_role_is_admin(GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s on \"%s\"", what,
+						get_rel_name(relid)),
+				 errdetail("The table is protected by pg_privacy; only members of role \"%s\" may do this.",
+						   privacy_admin_role)));
+}
+
+static bool
+name_in_list(const char *name, const char *commalist)
+{
+	char	   *copy;
+	char	   *tok;
+	char	   *save;
+
+	if (name == NULL || commalist == NULL)
+		return false;
+	copy = pstrdup(commalist);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (strcmp(tok, name) == 0)
+			return true;
+	return false;
+}
+
+/* a column that the registry, the policies or the bsn guard depend on */
+static bool
+protected_column(PrivacyRegisteredTable *t, Oid relid, const char *colname)
+{
+	AttrNumber	attno;
+
+	if (colname == NULL)
+		return false;
+	if (t != NULL && t->scope_column != NULL && strcmp(t->scope_column, colname) == 0)
+		return true;
+	if (t != NULL && name_in_list(colname, t->key_columns))
+		return true;
+	attno = get_attnum(relid, colname);
+	return attno != InvalidAttrNumber &&
+		privacy_type_involves_bsn(get_atttype(relid, attno));
+}
+
+static bool
+is_extension_catalog(Oid relid)
+{
+	Oid			nsp = privacy_schema_oid();
+
+	return OidIsValid(nsp) && get_rel_namespace(relid) == nsp;
+}
 
 /*
- * Refuse a partitioned table keyed on a bsn to a role that may not see
- * BSNs: routing rows to partitions compares or hashes the key, and the
- * partition a row lands in (tableoid) would reveal where its BSN lies.  The
- * check runs after the table is created, on its actual partition key, so
- * that the error rolls the creation back.
+ * Check a utility command against the guard.  Returns what to audit (or
+ * NULL) when the command may run.
+ */
+static GuardedChange *
+ddl_guard(Node *parsetree)
+{
+	GuardedChange *change = NULL;
+	Oid			relid = InvalidOid;
+	PrivacyRegisteredTable *t;
+
+	if (creating_extension || !OidIsValid(privacy_schema_oid()))
+		return NULL;
+
+	switch (nodeTag(parsetree))
+	{
+		case T_AlterTableStmt:
+			{
+				AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
+				ListCell   *lc;
+
+				relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+				if (!OidIsValid(relid))
+					return NULL;
+				if (is_extension_catalog(relid))
+				{
+					require_admin_for("alter a catalog of pg_privacy", relid);
+					break;
+				}
+				t = privacy_registered_table(relid);
+				foreach(lc, stmt->cmds)
+				{
+					AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+					if (!IsA(cmd, AlterTableCmd))
+						continue;
+					switch (cmd->subtype)
+					{
+						case AT_DisableRowSecurity:
+						case AT_NoForceRowSecurity:
+							if (t != NULL && t->scope_column != NULL)
+								require_admin_for("turn off row-level security", relid);
+							break;
+						case AT_DropColumn:
+							if (protected_column(t, relid, cmd->name))
+								require_admin_for(psprintf("drop column \"%s\"", cmd->name), relid);
+							break;
+						case AT_AlterColumnType:
+							if (protected_column(t, relid, cmd->name))
+								require_admin_for(psprintf("change the type of column \"%s\"", cmd->name), relid);
+							break;
+						default:
+							break;
+					}
+				}
+				if (t != NULL)
+				{
+					change = palloc0(sizeof(GuardedChange));
+					change->what = "ALTER TABLE";
+				}
+			}
+			break;
+
+		case T_DropStmt:
+			{
+				DropStmt   *stmt = (DropStmt *) parsetree;
+				ListCell   *lc;
+
+				foreach(lc, stmt->objects)
+				{
+					if (stmt->removeType == OBJECT_POLICY)
+					{
+						List	   *names = list_copy((List *) lfirst(lc));
+						char	   *policy = strVal(llast(names));
+
+						names = list_truncate(names, list_length(names) - 1);
+						relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+						if (OidIsValid(relid) && strcmp(policy, "privacy_scope") == 0 &&
+							privacy_registered_table(relid) != NULL)
+						{
+							require_admin_for("drop policy \"privacy_scope\"", relid);
+							change = palloc0(sizeof(GuardedChange));
+							change->what = "DROP POLICY";
+						}
+					}
+					else if (stmt->removeType == OBJECT_TABLE)
+					{
+						relid = RangeVarGetRelid(makeRangeVarFromNameList((List *) lfirst(lc)),
+												 NoLock, true);
+						if (OidIsValid(relid) && is_extension_catalog(relid))
+							require_admin_for("drop a catalog of pg_privacy", relid);
+					}
+				}
+			}
+			break;
+
+		case T_AlterPolicyStmt:
+			{
+				AlterPolicyStmt *stmt = (AlterPolicyStmt *) parsetree;
+
+				relid = RangeVarGetRelid(stmt->table, NoLock, true);
+				if (OidIsValid(relid) && strcmp(stmt->policy_name, "privacy_scope") == 0 &&
+					privacy_registered_table(relid) != NULL)
+				{
+					require_admin_for("alter policy \"privacy_scope\"", relid);
+					change = palloc0(sizeof(GuardedChange));
+					change->what = "ALTER POLICY";
+				}
+			}
+			break;
+
+		case T_CreatePolicyStmt:
+			{
+				CreatePolicyStmt *stmt = (CreatePolicyStmt *) parsetree;
+
+				relid = RangeVarGetRelid(stmt->table, NoLock, true);
+				if (OidIsValid(relid) && privacy_registered_table(relid) != NULL)
+				{
+					change = palloc0(sizeof(GuardedChange));
+					change->what = "CREATE POLICY";
+				}
+			}
+			break;
+
+		case T_TruncateStmt:
+			{
+				TruncateStmt *stmt = (TruncateStmt *) parsetree;
+				ListCell   *lc;
+
+				foreach(lc, stmt->relations)
+				{
+					relid = RangeVarGetRelid((RangeVar *) lfirst(lc), NoLock, true);
+					if (OidIsValid(relid) && is_extension_catalog(relid))
+						require_admin_for("truncate a catalog of pg_privacy", relid);
+				}
+			}
+			break;
+
+		case T_RenameStmt:
+			{
+				RenameStmt *stmt = (RenameStmt *) parsetree;
+
+				if (stmt->relation == NULL)
+					return NULL;
+				relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+				if (!OidIsValid(relid))
+					return NULL;
+				if (stmt->renameType == OBJECT_POLICY)
+				{
+					if (strcmp(stmt->subname, "privacy_scope") == 0 &&
+						privacy_registered_table(relid) != NULL)
+						require_admin_for("rename policy \"privacy_scope\"", relid);
+					return NULL;
+				}
+				if (is_extension_catalog(relid))
+					require_admin_for("rename a catalog of pg_privacy", relid);
+				if (privacy_registered_table(relid) != NULL)
+				{
+					change = palloc0(sizeof(GuardedChange));
+					change->what = stmt->renameType == OBJECT_COLUMN ? "RENAME COLUMN" : "RENAME";
+					if (stmt->renameType == OBJECT_COLUMN)
+					{
+						change->renamed_from = pstrdup(stmt->subname);
+						change->renamed_to = pstrdup(stmt->newname);
+					}
+				}
+			}
+			break;
+
+		default:
+			break;
+	}
+	if (change != NULL)
+		change->relid = relid;
+	return change;
+}
+
+/*
+ * After an allowed change: follow a column rename in the registry, and
+ * write the change to the audit trail.
+ */
+static void
+ddl_after(GuardedChange *change)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue	k;
+	JsonbValue	v;
+	JsonbValue *res;
+
+	if (change->renamed_from != NULL)
+	{
+		Oid			argtypes[3] = {OIDOID, TEXTOID, TEXTOID};
+		Datum		values[3];
+
+		values[0] = ObjectIdGetDatum(change->relid);
+		values[1] = CStringGetTextDatum(change->renamed_from);
+		values[2] = CStringGetTextDatum(change->renamed_to);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args("SELECT privacy._rename_column($1::regclass, $2::name, $3::name)",
+								  3, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not follow the rename in the privacy registry");
+		SPI_finish();
+	}
+
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	k.type = jbvString;
+	k.val.string.val = "command";
+	k.val.string.len = 7;
+	pushJsonbValue(&st, WJB_KEY, &k);
+	v.type = jbvString;
+	v.val.string.val = (char *) change->what;
+	v.val.string.len = strlen(change->what);
+	pushJsonbValue(&st, WJB_VALUE, &v);
+	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	privacy_audit_append("ddl", quote_qualified_identifier(get_namespace_name(get_rel_namespace(change->relid)),
+														   get_rel_name(change->relid)),
+						 NULL, NULL, JsonbValueToJsonb(res));
+}
+
+/*
+ * ProcessUtility_hook: the DDL guard before the command; after it, the
+ * registry follows renames, allowed changes are audited, and a partitioned
+ * table keyed on a bsn is refused to a role that may not see BSNs (routing
+ * rows compares or hashes the key, and the partition a row lands in would
+ * reveal where its BSN lies; the check runs on the created table's actual
+ * key, and the error rolls the creation back).
  */
 static void
 privacy_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
@@ -536,7 +823,9 @@ privacy_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	CreateStmt *create = NULL;
+	GuardedChange *change;
 
+	change = ddl_guard(parsetree);
 	if (IsA(parsetree, CreateStmt) && ((CreateStmt *) parsetree)->partspec != NULL)
 		create = (CreateStmt *) copyObject(parsetree);
 
@@ -546,6 +835,9 @@ privacy_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	else
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
+
+	if (change != NULL)
+		ddl_after(change);
 
 	if (create != NULL && OidIsValid(privacy_bsn_type_oid()) &&
 		!privacy_bsn_authorized())

@@ -39,6 +39,18 @@ extern void privacy_bsn_role_assign(const char *newval, void *extra);
 extern Oid	privacy_bsn_type_oid(void);
 extern bool privacy_type_involves_bsn(Oid typid);
 
+/* registry and row-level authorization (registry.c) */
+typedef struct PrivacyRegisteredTable
+{
+	Oid			relid;
+	char	   *scope_column;	/* NULL when not scoped */
+	char	   *key_columns;	/* comma-separated subject key columns, or NULL */
+} PrivacyRegisteredTable;
+
+extern void privacy_registry_init(void);
+extern bool privacy_role_is_admin(Oid roleid);
+extern PrivacyRegisteredTable *privacy_registered_table(Oid relid);
+
 /* hooks (hooks.c) */
 extern void privacy_hooks_init(void);
 

@@ -38,6 +38,6 @@ DROP EXTENSION pg_privacy;
 SELECT count(*) FROM pg_roles WHERE rolname IN ('privacy_admin', 'privacy_officer', 'privacy_bsn');
 SELECT count(*) FROM pg_namespace WHERE nspname = 'privacy';
 CREATE EXTENSION pg_privacy;
-SELECT count(*) AS objects FROM pg_depend d JOIN pg_extension e ON d.refobjid = e.oid
- WHERE e.extname = 'pg_privacy' AND d.deptype = 'e' HAVING count(*) > 40;
+SELECT count(*) > 40 AS has_members FROM pg_depend d JOIN pg_extension e ON d.refobjid = e.oid
+ WHERE e.extname = 'pg_privacy' AND d.deptype = 'e';
 DROP ROLE install_clerk;

@@ -1,0 +1,425 @@
+/*-------------------------------------------------------------------------
+ *
+ * registry.c
+ *	  Row-level authorization: the scope checks that the extension's
+ *	  policies call, their per-backend cache and its invalidation, and the
+ *	  registry lookups the DDL guard needs.
+ *
+ *	  A scoped table gets the policy
+ *
+ *		privacy.scope_all('branch') OR branch_id = ANY (privacy.scope_values('branch', NULL::smallint))
+ *
+ *	  At planning time the support function replaces both calls by constants
+ *	  for the current role, so the policy costs what a hand-written
+ *	  "branch_id = ANY ('{12,13}')" costs, and an index on the scope column
+ *	  can serve it; for a role holding '*' the whole condition folds to true.
+ *	  Plans with folded scopes depend on the role (as every plan under
+ *	  row-level security does) and are invalidated when scopes or role
+ *	  memberships change, so every session sees a change at its next
+ *	  statement.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/pathnodes.h"
+#include "nodes/supportnodes.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/plancache.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "pg_privacy.h"
+
+/* the scopes of one kind that one role holds */
+typedef struct ScopeEntry
+{
+	Oid			user;
+	char	   *kind;
+	bool		all;			/* holds '*' */
+	List	   *values;			/* scope values as text (char *) */
+} ScopeEntry;
+
+static MemoryContext registry_cxt = NULL;
+static List *scope_entries = NIL;
+
+/* registered tables, for the DDL guard */
+static bool tables_valid = false;
+static List *registered_tables = NIL;	/* of PrivacyRegisteredTable */
+
+/* the catalogs whose changes reset everything */
+static Oid	scope_grant_relid = InvalidOid;
+static Oid	registered_table_relid = InvalidOid;
+
+PG_FUNCTION_INFO_V1(privacy_require_admin);
+PG_FUNCTION_INFO_V1(privacy_registry_changed);
+PG_FUNCTION_INFO_V1(privacy_scope_all);
+PG_FUNCTION_INFO_V1(privacy_scope_values);
+PG_FUNCTION_INFO_V1(privacy_scope_support);
+
+/*
+ * Forget every cached scope and registration, and every cached plan, which
+ * may hold scopes folded into constants.
+ */
+static void
+registry_reset(void)
+{
+	if (registry_cxt != NULL)
+		MemoryContextReset(registry_cxt);
+	scope_entries = NIL;
+	registered_tables = NIL;
+	tables_valid = false;
+	ResetPlanCache();
+}
+
+static void
+registry_relcache_cb(Datum arg, Oid relid)
+{
+	if (scope_entries == NIL && !tables_valid)
+		return;
+	if (relid == InvalidOid || relid == scope_grant_relid ||
+		relid == registered_table_relid)
+		registry_reset();
+}
+
+static void
+registry_syscache_cb(Datum arg, int cacheid, uint32 hashvalue)
+{
+	if (scope_entries != NIL || tables_valid)
+		registry_reset();
+}
+
+/*
+ * privacy_registry_init: register the invalidation callbacks.
+ */
+void
+privacy_registry_init(void)
+{
+	CacheRegisterRelcacheCallback(registry_relcache_cb, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, registry_syscache_cb, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, registry_syscache_cb, (Datum) 0);
+}
+
+static MemoryContext
+registry_context(void)
+{
+	if (registry_cxt == NULL)
+		registry_cxt = AllocSetContextCreate(CacheMemoryContext,
+											 "pg_privacy registry cache",
+											 ALLOCSET_SMALL_SIZES);
+	return registry_cxt;
+}
+
+/*
+ * privacy_role_is_admin: does the role have the privileges of
+ * privacy.admin_role (or is it a superuser)?
+ */
+bool
+privacy_role_is_admin(Oid roleid)
+{
+	Oid			admin;
+
+	if (superuser_arg(roleid))
+		return true;
+	admin = get_role_oid(privacy_admin_role, true);
+	return OidIsValid(admin) && has_privs_of_role(roleid, admin);
+}
+
+/*
+ * privacy._require_admin(): the registry functions run as their owner, so
+ * they check the role that called them: the outer user, which SET ROLE sets
+ * and security definer functions leave alone.
+ */
+Datum
+privacy_require_admin(PG_FUNCTION_ARGS)
+{
+	Oid			caller = GetOuterUserId();
+
+	if (!privacy_role_is_admin(caller))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to manage the privacy registry"),
+				 errdetail("Role \"%s\" is not a member of \"%s\".",
+						   GetUserNameFromId(caller, false), privacy_admin_role)));
+	PG_RETURN_VOID();
+}
+
+/*
+ * privacy.registry_changed(): statement trigger on the scope and registry
+ * catalogs.  Sends an invalidation for the catalog, which every backend
+ * (this one at its next command) turns into a reset of its scope cache and
+ * cached plans.  The invalidation is transactional: it is sent on commit.
+ */
+Datum
+privacy_registry_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("privacy.registry_changed() must be called as a trigger")));
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	PG_RETURN_POINTER(NULL);
+}
+
+static bool
+pushed_snapshot_needed(void)
+{
+	return !ActiveSnapshotSet();
+}
+
+/*
+ * Run a read-only query on the extension's catalogs as their owner, so that
+ * the role whose scopes are looked up needs no privilege on them.
+ */
+static void
+catalog_query(const char *sql, int nargs, Oid *argtypes, Datum *values)
+{
+	Oid			nsp = privacy_schema_oid();
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec;
+	HeapTuple	tup;
+	bool		pushed;
+
+	scope_grant_relid = get_relname_relid("scope_grant", nsp);
+	registered_table_relid = get_relname_relid("registered_table", nsp);
+	if (!OidIsValid(scope_grant_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_privacy is not installed in this database")));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(scope_grant_relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", scope_grant_relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	if (!pushed_snapshot_needed())
+		pushed = false;
+	else
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed = true;
+	}
+	PG_TRY();
+	{
+		if (SPI_execute_with_args(sql, nargs, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the privacy registry");
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+		if (pushed)
+			PopActiveSnapshot();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * scope_lookup: the scopes of a kind the current user holds, from the cache
+ * or the catalog.
+ */
+static ScopeEntry *
+scope_lookup(const char *kind)
+{
+	Oid			user = GetUserId();
+	ListCell   *lc;
+	ScopeEntry *e;
+	MemoryContext old;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	uint64		i;
+
+	foreach(lc, scope_entries)
+	{
+		e = (ScopeEntry *) lfirst(lc);
+		if (e->user == user && strcmp(e->kind, kind) == 0)
+			return e;
+	}
+
+	values[0] = CStringGetTextDatum(kind);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	catalog_query("SELECT role::oid, scope FROM privacy.scope_grant WHERE scope_kind = $1",
+				  1, argtypes, values);
+
+	old = MemoryContextSwitchTo(registry_context());
+	e = palloc0(sizeof(ScopeEntry));
+	e->user = user;
+	e->kind = pstrdup(kind);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			role = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														  SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *scope = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+		if (!has_privs_of_role(user, role))
+			continue;
+		if (strcmp(scope, "*") == 0)
+			e->all = true;
+		else
+			e->values = lappend(e->values, pstrdup(scope));
+	}
+	scope_entries = lappend(scope_entries, e);
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	return e;
+}
+
+/*
+ * Build the array of scope values of element type elemtype.
+ */
+static ArrayType *
+scope_array(ScopeEntry *e, Oid elemtype)
+{
+	int			n = list_length(e->values);
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	Oid			typinput;
+	Oid			typioparam;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	ListCell   *lc;
+	int			i = 0;
+
+	getTypeInputInfo(elemtype, &typinput, &typioparam);
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	foreach(lc, e->values)
+		elems[i++] = OidInputFunctionCall(typinput, (char *) lfirst(lc), typioparam, -1);
+	return construct_array(elems, n, elemtype, typlen, typbyval, typalign);
+}
+
+/*
+ * privacy.scope_all(kind): does the current role hold every scope?
+ */
+Datum
+privacy_scope_all(PG_FUNCTION_ARGS)
+{
+	char	   *kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	PG_RETURN_BOOL(scope_lookup(kind)->all);
+}
+
+/*
+ * privacy.scope_values(kind, sample): the current role's scopes, as an
+ * array of the sample's type (the type of the scope column).
+ */
+Datum
+privacy_scope_values(PG_FUNCTION_ARGS)
+{
+	Oid			elemtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	char	   *kind;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (!OidIsValid(elemtype))
+		elog(ERROR, "could not determine the scope type");
+	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	PG_RETURN_ARRAYTYPE_P(scope_array(scope_lookup(kind), elemtype));
+}
+
+/*
+ * privacy.scope_support(internal): fold scope_all() and scope_values() with a
+ * constant kind into constants for the current role at planning time.
+ */
+Datum
+privacy_scope_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	SupportRequestSimplify *req;
+	FuncExpr   *f;
+	Const	   *kind;
+	ScopeEntry *e;
+
+	if (!IsA(rawreq, SupportRequestSimplify))
+		PG_RETURN_POINTER(NULL);
+	req = (SupportRequestSimplify *) rawreq;
+	f = req->fcall;
+	kind = (Const *) linitial(f->args);
+	if (!IsA(kind, Const) || kind->constisnull)
+		PG_RETURN_POINTER(NULL);
+
+	/* the answer is for this role: the plan must not serve another */
+	if (req->root != NULL)
+		req->root->glob->dependsOnRole = true;
+
+	e = scope_lookup(TextDatumGetCString(kind->constvalue));
+	if (list_length(f->args) == 1)
+		PG_RETURN_POINTER(makeBoolConst(e->all, false));
+	else
+	{
+		Oid			elemtype = exprType(lsecond(f->args));
+		ArrayType  *arr = scope_array(e, elemtype);
+
+		PG_RETURN_POINTER(makeConst(f->funcresulttype, -1, f->funccollid, -1,
+									PointerGetDatum(arr), false, false));
+	}
+}
+
+/*
+ * privacy_registered_table: the registration of a table (for the DDL
+ * guard), or NULL when it is not registered.
+ */
+PrivacyRegisteredTable *
+privacy_registered_table(Oid relid)
+{
+	ListCell   *lc;
+
+	if (!OidIsValid(privacy_schema_oid()))
+		return NULL;
+	if (!tables_valid)
+	{
+		MemoryContext old;
+		uint64		i;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		catalog_query("SELECT r.relid::oid, r.scope_column::text, "
+					  "  array_to_string(array_agg(t.key_column) FILTER (WHERE t.key_column IS NOT NULL), ',') "
+					  "FROM privacy.registered_table r "
+					  "LEFT JOIN privacy.table_subject t ON t.relid = r.relid "
+					  "GROUP BY r.relid, r.scope_column", 0, NULL, NULL);
+		old = MemoryContextSwitchTo(registry_context());
+		registered_tables = NIL;
+		for (i = 0; i < SPI_processed; i++)
+		{
+			PrivacyRegisteredTable *t = palloc0(sizeof(PrivacyRegisteredTable));
+			bool		isnull;
+			char	   *keys;
+
+			t->relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+													  SPI_tuptable->tupdesc, 1, &isnull));
+			t->scope_column = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+			keys = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+			t->key_columns = keys ? pstrdup(keys) : NULL;
+			registered_tables = lappend(registered_tables, t);
+		}
+		tables_valid = true;
+		MemoryContextSwitchTo(old);
+		SPI_finish();
+	}
+	foreach(lc, registered_tables)
+	{
+		PrivacyRegisteredTable *t = (PrivacyRegisteredTable *) lfirst(lc);
+
+		if (t->relid == relid)
+			return t;
+	}
+	return NULL;
+}
