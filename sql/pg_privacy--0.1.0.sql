@@ -436,11 +436,18 @@ CREATE TABLE @extschema@.registered_table (
     relid          regclass    PRIMARY KEY,
     scope_kind     text,
     scope_column   name,
+    scope_parent   regclass,
+    scope_fk_columns  name[],
+    scope_ref_columns name[],
     rls_was_enabled boolean    NOT NULL DEFAULT false,
     rls_was_forced  boolean    NOT NULL DEFAULT false,
     registered_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CHECK ((scope_kind IS NULL) = (scope_column IS NULL))
+    CHECK ((scope_kind IS NULL) = (scope_column IS NULL AND scope_parent IS NULL)),
+    CHECK (scope_column IS NULL OR scope_parent IS NULL),
+    CHECK ((scope_parent IS NULL) = (scope_fk_columns IS NULL))
 );
+COMMENT ON COLUMN @extschema@.registered_table.scope_parent IS
+'A scoped table whose visible rows decide which rows of this table are visible, through the foreign key scope_fk_columns -> scope_ref_columns';
 COMMENT ON TABLE @extschema@.registered_table IS
 'Tables that hold personal data, with the column that scopes their rows (the branch)';
 
@@ -598,12 +605,21 @@ DECLARE
     expr text;
 BEGIN
     SELECT * INTO r FROM privacy.registered_table WHERE relid = tbl;
-    IF NOT FOUND OR r.scope_column IS NULL THEN
+    IF NOT FOUND OR r.scope_kind IS NULL THEN
         RETURN;
     END IF;
-    expr := format('privacy.scope_all(%L) OR %I = ANY (privacy.scope_values(%L, NULL::%s))',
-                   r.scope_kind, r.scope_column, r.scope_kind,
-                   privacy._column_type(tbl, r.scope_column)::text);
+    IF r.scope_column IS NOT NULL THEN
+        expr := format('privacy.scope_all(%L) OR %I = ANY (privacy.scope_values(%L, NULL::%s))',
+                       r.scope_kind, r.scope_column, r.scope_kind,
+                       privacy._column_type(tbl, r.scope_column)::text);
+    ELSE
+        -- a row is visible when the row it references in the parent is
+        expr := format('privacy.scope_all(%L) OR (%s) IN (SELECT %s FROM %s)',
+                       r.scope_kind,
+                       (SELECT string_agg(quote_ident(c), ', ') FROM unnest(r.scope_fk_columns) c),
+                       (SELECT string_agg(quote_ident(c), ', ') FROM unnest(r.scope_ref_columns) c),
+                       r.scope_parent);
+    END IF;
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', tbl);
     IF EXISTS (SELECT FROM pg_policy WHERE polrelid = tbl AND polname = 'privacy_scope') THEN
         EXECUTE format('DROP POLICY privacy_scope ON %s', tbl);
@@ -621,7 +637,8 @@ CREATE FUNCTION @extschema@.register_table(
     key_column name DEFAULT NULL,
     via regclass[] DEFAULT NULL,
     scope_column name DEFAULT NULL,
-    scope_kind text DEFAULT 'branch')
+    scope_kind text DEFAULT 'branch',
+    scope_through regclass DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -629,6 +646,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     st privacy.subject_type;
+    parent privacy.registered_table;
+    fkcols name[];
+    refcols name[];
     reg privacy.registered_table;
     cur regclass := tbl;
     nxt regclass;
@@ -710,18 +730,52 @@ BEGIN
         END IF;
     END IF;
 
+    IF scope_through IS NOT NULL THEN
+        IF scope_column IS NOT NULL THEN
+            RAISE EXCEPTION 'give a scope column or a table to scope through, not both'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        SELECT * INTO parent FROM privacy.registered_table r WHERE r.relid = scope_through;
+        IF NOT FOUND OR parent.scope_kind IS NULL THEN
+            RAISE EXCEPTION 'table "%" is not a scoped registered table', scope_through
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Register it with a scope column first.';
+        END IF;
+        SELECT count(*) INTO n FROM pg_constraint
+         WHERE contype = 'f' AND conrelid = tbl AND confrelid = scope_through;
+        IF n <> 1 THEN
+            RAISE EXCEPTION '% foreign keys from "%" to "%"; exactly one is needed to scope through it',
+                            n, tbl, scope_through
+                USING ERRCODE = 'invalid_foreign_key';
+        END IF;
+        SELECT array_agg(a.attname ORDER BY k.ord), array_agg(b.attname ORDER BY k.ord)
+          INTO fkcols, refcols
+          FROM pg_constraint c,
+               unnest(c.conkey, c.confkey) WITH ORDINALITY k(num, refnum, ord)
+          JOIN pg_attribute a ON a.attrelid = tbl AND a.attnum = k.num
+          JOIN pg_attribute b ON b.attrelid = scope_through AND b.attnum = k.refnum
+         WHERE c.contype = 'f' AND c.conrelid = tbl AND c.confrelid = scope_through;
+        scope_kind := parent.scope_kind;
+    END IF;
+
     SELECT * INTO reg FROM privacy.registered_table WHERE relid = tbl;
     IF NOT FOUND THEN
-        INSERT INTO privacy.registered_table (relid, scope_kind, scope_column, rls_was_enabled, rls_was_forced)
-        SELECT tbl, CASE WHEN scope_column IS NOT NULL THEN scope_kind END, scope_column,
+        INSERT INTO privacy.registered_table (relid, scope_kind, scope_column, scope_parent,
+                                              scope_fk_columns, scope_ref_columns,
+                                              rls_was_enabled, rls_was_forced)
+        SELECT tbl, CASE WHEN scope_column IS NOT NULL OR scope_through IS NOT NULL THEN scope_kind END,
+               scope_column, scope_through, fkcols, refcols,
                c.relrowsecurity, c.relforcerowsecurity
           FROM pg_class c WHERE c.oid = tbl;
-    ELSIF scope_column IS NOT NULL AND reg.scope_column IS NULL THEN
+    ELSIF (scope_column IS NOT NULL OR scope_through IS NOT NULL) AND reg.scope_kind IS NULL THEN
         UPDATE privacy.registered_table
-           SET scope_column = register_table.scope_column, scope_kind = register_table.scope_kind
+           SET scope_column = register_table.scope_column, scope_kind = register_table.scope_kind,
+               scope_parent = scope_through, scope_fk_columns = fkcols, scope_ref_columns = refcols
          WHERE relid = tbl;
-    ELSIF scope_column IS NOT NULL AND (reg.scope_column <> scope_column OR reg.scope_kind <> scope_kind) THEN
-        RAISE EXCEPTION 'table "%" is already scoped by column "%"', tbl, reg.scope_column
+    ELSIF (scope_column IS NOT NULL OR scope_through IS NOT NULL)
+          AND (reg.scope_column IS DISTINCT FROM scope_column OR reg.scope_parent IS DISTINCT FROM scope_through) THEN
+        RAISE EXCEPTION 'table "%" is already scoped by %', tbl,
+                        coalesce(format('column "%s"', reg.scope_column), format('table "%s"', reg.scope_parent))
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
@@ -737,10 +791,11 @@ BEGIN
     PERFORM privacy.audit_append('registry.register', tbl::text, NULL, NULL,
         jsonb_build_object('subject_type', st.name, 'key_column', key_column,
                            'via', to_jsonb(via::text[]), 'scope_column',
-                           (SELECT r.scope_column FROM privacy.registered_table r WHERE r.relid = tbl)));
+                           (SELECT r.scope_column FROM privacy.registered_table r WHERE r.relid = tbl),
+                           'scope_through', scope_through::text));
 END
 $$;
-COMMENT ON FUNCTION @extschema@.register_table(regclass, text, name, regclass[], name, text) IS
+COMMENT ON FUNCTION @extschema@.register_table(regclass, text, name, regclass[], name, text, regclass) IS
 'Register a table holding data of a subject type, by key column or foreign-key path, with an optional scope column';
 
 CREATE FUNCTION @extschema@.unregister_table(tbl regclass, subject_type text DEFAULT NULL)
@@ -768,7 +823,7 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT FROM privacy.table_subject t WHERE t.relid = tbl) THEN
         DELETE FROM privacy.registered_table WHERE relid = tbl;
-        IF reg.scope_column IS NOT NULL THEN
+        IF reg.scope_kind IS NOT NULL THEN
             EXECUTE format('DROP POLICY IF EXISTS privacy_scope ON %s', tbl);
             IF NOT reg.rls_was_forced THEN
                 EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', tbl);
@@ -787,20 +842,22 @@ COMMENT ON FUNCTION @extschema@.unregister_table(regclass, text) IS
 
 CREATE FUNCTION @extschema@.propose_registrations(subject_type text)
 RETURNS TABLE (tbl regclass, key_column name, via regclass[], scope_column name,
-               registered boolean, note text)
+               scope_through regclass, registered boolean, note text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     st privacy.subject_type;
-    root_scope name;
+    scope_name name;
 BEGIN
     SELECT * INTO st FROM privacy.subject_type s WHERE s.name = propose_registrations.subject_type;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'subject type "%" does not exist', propose_registrations.subject_type
             USING ERRCODE = 'undefined_object';
     END IF;
-    SELECT r.scope_column INTO root_scope FROM privacy.registered_table r WHERE r.relid = st.root_table;
+    -- the scope column is the root's, when registered; otherwise branch_id
+    SELECT coalesce((SELECT r.scope_column FROM privacy.registered_table r
+                      WHERE r.relid = st.root_table), 'branch_id') INTO scope_name;
     RETURN QUERY
     WITH RECURSIVE walk(relid, via, depth) AS (
         SELECT c.conrelid, ARRAY[c.confrelid]::oid[], 1
@@ -812,30 +869,44 @@ BEGIN
           JOIN pg_constraint c ON c.contype = 'f' AND c.confrelid = w.relid
          WHERE c.conrelid <> ALL (w.via) AND c.conrelid <> w.relid AND w.depth < 8
     ), shortest AS (
-        SELECT DISTINCT ON (w.relid) w.relid, w.via
+        SELECT DISTINCT ON (w.relid) w.relid, w.via, w.depth
           FROM walk w ORDER BY w.relid, w.depth, w.via::text
+    ), candidates AS (
+        SELECT st.root_table::oid AS relid, NULL::oid[] AS via, 0 AS depth
+        UNION ALL
+        SELECT s.relid, s.via, s.depth FROM shortest s
+    ), scoped AS (
+        SELECT c.relid, c.via, c.depth,
+               (SELECT a.attname FROM pg_attribute a
+                 WHERE a.attrelid = c.relid AND a.attname = scope_name
+                   AND a.attnum > 0 AND NOT a.attisdropped) AS scol
+          FROM candidates c
     )
-    SELECT st.root_table, st.key_column, NULL::regclass[],
-           (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = st.root_table
-               AND a.attname = coalesce(root_scope, 'branch_id') AND NOT a.attisdropped),
-           EXISTS (SELECT FROM privacy.table_subject t WHERE t.relid = st.root_table AND t.subject_type = st.name),
-           'the subject type''s own table'::text
-    UNION ALL
-    SELECT s.relid::regclass, NULL::name, s.via::regclass[],
-           (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = s.relid
-               AND a.attname = coalesce(root_scope, 'branch_id') AND NOT a.attisdropped),
-           EXISTS (SELECT FROM privacy.table_subject t WHERE t.relid = s.relid AND t.subject_type = st.name),
-           CASE WHEN EXISTS (
-                    SELECT FROM unnest(s.relid || s.via) WITH ORDINALITY a(rel, i)
-                      JOIN unnest(s.via) WITH ORDINALITY b(rel, j) ON j = i
+    SELECT x.relid::regclass,
+           CASE WHEN x.depth = 0 THEN st.key_column END,
+           x.via::regclass[],
+           x.scol,
+           -- without a scope column of its own, a table is scoped through the table it references
+           CASE WHEN x.scol IS NULL AND x.depth > 0
+                     AND (SELECT count(*) FROM pg_constraint c
+                           WHERE c.contype = 'f' AND c.conrelid = x.relid AND c.confrelid = x.via[1]) = 1
+                     AND (EXISTS (SELECT FROM scoped y WHERE y.relid = x.via[1] AND y.scol IS NOT NULL)
+                          OR EXISTS (SELECT FROM privacy.registered_table r
+                                      WHERE r.relid = x.via[1] AND r.scope_kind IS NOT NULL))
+                THEN x.via[1]::regclass END,
+           EXISTS (SELECT FROM privacy.table_subject t WHERE t.relid = x.relid AND t.subject_type = st.name),
+           CASE WHEN x.depth = 0 THEN 'the subject type''s own table'
+                WHEN EXISTS (
+                    SELECT FROM unnest(x.relid || x.via) WITH ORDINALITY a(rel, i)
+                      JOIN unnest(x.via) WITH ORDINALITY b(rel, j) ON j = i
                      WHERE (SELECT count(*) FROM pg_constraint c
                              WHERE c.contype = 'f' AND c.conrelid = a.rel AND c.confrelid = b.rel) > 1)
                 THEN 'more than one foreign key on the path: register with a key column'
-                ELSE format('%s step(s): %s', array_length(s.via, 1),
-                            array_to_string((s.relid || s.via)::regclass[]::text[], ' -> '))
+                ELSE format('%s step(s): %s', x.depth,
+                            array_to_string((x.relid || x.via)::regclass[]::text[], ' -> '))
            END
-      FROM shortest s
-     ORDER BY 1;
+      FROM scoped x
+     ORDER BY x.depth, x.relid::regclass::text;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.propose_registrations(text) IS
@@ -857,7 +928,7 @@ BEGIN
     -- the scope must be a value of every scope column of its kind
     IF scope <> '*' THEN
         FOR col IN SELECT r.relid, r.scope_column FROM privacy.registered_table r
-                    WHERE r.scope_kind = grant_scope.scope_kind LOOP
+                    WHERE r.scope_kind = grant_scope.scope_kind AND r.scope_column IS NOT NULL LOOP
             BEGIN
                 EXECUTE format('SELECT %L::%s', scope, privacy._column_type(col.relid, col.scope_column));
             EXCEPTION WHEN data_exception THEN
@@ -914,6 +985,7 @@ COMMENT ON FUNCTION @extschema@.role_scopes(regrole) IS
 
 CREATE VIEW @extschema@.registry AS
 SELECT t.relid AS tbl, t.subject_type, t.key_column, t.via, r.scope_kind, r.scope_column,
+       r.scope_parent AS scope_through,
        c.relrowsecurity AS rls_enabled, c.relforcerowsecurity AS rls_forced,
        EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = t.relid AND p.polname = 'privacy_scope') AS has_policy
   FROM @extschema@.table_subject t
@@ -926,7 +998,7 @@ REVOKE ALL ON @extschema@.registry FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION
     @extschema@._apply_policy(regclass),
     @extschema@.register_subject_type(text, regclass, name, text),
-    @extschema@.register_table(regclass, text, name, regclass[], name, text),
+    @extschema@.register_table(regclass, text, name, regclass[], name, text, regclass),
     @extschema@.unregister_table(regclass, text),
     @extschema@.propose_registrations(text),
     @extschema@.grant_scope(regrole, text, text),
@@ -943,7 +1015,7 @@ BEGIN
                               admin, officer);
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION '
                               'privacy.register_subject_type(text, regclass, name, text), '
-                              'privacy.register_table(regclass, text, name, regclass[], name, text), '
+                              'privacy.register_table(regclass, text, name, regclass[], name, text, regclass), '
                               'privacy.unregister_table(regclass, text), '
                               'privacy.propose_registrations(text), '
                               'privacy.grant_scope(regrole, text, text), '
@@ -992,6 +1064,10 @@ BEGIN
      WHERE relid = tbl AND scope_column = old_name;
     UPDATE privacy.table_subject SET key_column = new_name
      WHERE relid = tbl AND key_column = old_name;
+    UPDATE privacy.registered_table SET scope_fk_columns = array_replace(scope_fk_columns, old_name, new_name)
+     WHERE relid = tbl AND old_name = ANY (scope_fk_columns);
+    UPDATE privacy.registered_table SET scope_ref_columns = array_replace(scope_ref_columns, old_name, new_name)
+     WHERE scope_parent = tbl AND old_name = ANY (scope_ref_columns);
     UPDATE privacy.subject_type SET key_column = new_name
      WHERE root_table = tbl AND key_column = old_name;
     -- foreign-key steps that leave this table, or arrive at it
