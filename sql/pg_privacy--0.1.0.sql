@@ -95,6 +95,11 @@ CREATE TYPE @extschema@.bsn (
     LIKE = pg_catalog.int4
 );
 
+-- Arrays of bsn keep no values in their statistics either (by default an
+-- array column's statistics hold its most common elements, in order).
+UPDATE pg_catalog.pg_type SET typanalyze = '@extschema@.bsn_typanalyze'::pg_catalog.regproc
+ WHERE oid = '@extschema@.bsn[]'::pg_catalog.regtype;
+
 COMMENT ON TYPE @extschema@.bsn IS
 'Dutch citizen service number (burgerservicenummer), validated by the elfproef; masked for roles outside privacy.bsn_role';
 COMMENT ON FUNCTION @extschema@.bsn_in(cstring) IS 'bsn input: 8 or 9 digits, optional separators, elfproef';

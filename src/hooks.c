@@ -138,7 +138,15 @@ typedef struct GuardContext
 {
 	bool		enforce;		/* refuse, rather than only note */
 	bool		found;			/* the query uses BSN order or equality */
+	bool		has_bsn;		/* a bsn value occurs somewhere in the query */
 } GuardContext;
+
+/*
+ * Anonymous records (and arrays of them) hide their column types once they
+ * leave the level that built them, e.g. ROW(bsn) returned by a subquery.
+ * When the query handles a bsn anywhere, they are treated as holding one.
+ */
+static bool guard_records_hold_bsn = false;
 
 /*
  * Does an expression yield a bsn, or something built on one?  Anonymous
@@ -154,6 +162,8 @@ expr_involves_bsn(Node *expr)
 		return false;
 	t = exprType(expr);
 	if (privacy_type_involves_bsn(t))
+		return true;
+	if (guard_records_hold_bsn && (t == RECORDOID || t == RECORDARRAYOID))
 		return true;
 	if (IsA(expr, RowExpr))
 	{
@@ -264,8 +274,14 @@ guard_walker(Node *node, GuardContext *ctx)
 		case T_OpExpr:
 		case T_DistinctExpr:
 		case T_NullIfExpr:
-			if (list_involves_bsn(((OpExpr *) node)->args))
-				guard_refuse(ctx, "permission denied to compare values of type bsn", InvalidOid);
+			{
+				OpExpr	   *op = (OpExpr *) node;
+
+				/* operators that only output their operands, such as || */
+				if (list_involves_bsn(op->args) &&
+					!(nodeTag(node) == T_OpExpr && function_allowed(get_opcode(op->opno))))
+					guard_refuse(ctx, "permission denied to compare values of type bsn", InvalidOid);
+			}
 			break;
 		case T_ScalarArrayOpExpr:
 			if (list_involves_bsn(((ScalarArrayOpExpr *) node)->args))
@@ -323,6 +339,36 @@ guard_walker(Node *node, GuardContext *ctx)
 }
 
 /*
+ * Does a bsn value occur anywhere in the query (a column, a constant, a
+ * parameter, a function result)?
+ */
+static bool
+has_bsn_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, has_bsn_walker, context, 0);
+	switch (nodeTag(node))
+	{
+		case T_Var:
+		case T_Const:
+		case T_Param:
+		case T_FuncExpr:
+		case T_Aggref:
+		case T_WindowFunc:
+		case T_CoerceToDomain:
+		case T_RelabelType:
+			if (privacy_type_involves_bsn(exprType(node)))
+				return true;
+			break;
+		default:
+			break;
+	}
+	return expression_tree_walker(node, has_bsn_walker, context);
+}
+
+/*
  * planner_hook: check the rewritten query (views expanded) before planning.
  * A query that uses BSN order or equality gets a plan that depends on the
  * role, so that a cached plan is never reused by a role with other rights.
@@ -331,13 +377,26 @@ static PlannedStmt *
 privacy_planner(Query *parse, const char *query_string, int cursorOptions,
 				ParamListInfo boundParams)
 {
-	GuardContext ctx = {false, false};
+	GuardContext ctx = {false, false, false};
 	PlannedStmt *result;
 
 	if (OidIsValid(privacy_bsn_type_oid()))
 	{
 		ctx.enforce = !privacy_bsn_authorized();
-		(void) guard_walker((Node *) parse, &ctx);
+		ctx.has_bsn = has_bsn_walker((Node *) parse, NULL);
+		if (ctx.has_bsn)
+		{
+			guard_records_hold_bsn = true;
+			PG_TRY();
+			{
+				(void) guard_walker((Node *) parse, &ctx);
+			}
+			PG_FINALLY();
+			{
+				guard_records_hold_bsn = false;
+			}
+			PG_END_TRY();
+		}
 	}
 
 	if (prev_planner_hook)

@@ -18,7 +18,8 @@
 #include "bsn_parse.h"
 #include "pg_privacy.h"
 
-#define MAX_GROUPS 32
+/* a BSN spans at most nine digits, hence at most nine groups */
+#define MAX_GROUPS 9
 
 typedef struct DigitGroup
 {
@@ -39,8 +40,53 @@ is_sep(char c)
 }
 
 /*
+ * Try the sequences of whole groups that end with the newest group
+ * (window[n - 1]); call found() for each that is BSN-like.  Returns false
+ * when found() asked to stop.
+ */
+static bool
+try_sequences(char *s, DigitGroup *window, int n, int min_digits, bool *any,
+			  bool (*found) (char *s, DigitGroup *g, int n, void *arg), void *arg)
+{
+	int			digits = 0;
+	int			j;
+
+	for (j = n - 1; j >= 0; j--)
+	{
+		digits += window[j].end - window[j].start;
+		if (digits > 9)
+			break;
+		if (digits == 9 || (digits == 8 && min_digits <= 8))
+		{
+			int32_t		value = 0;
+			bool		intact = true;
+			int			g;
+			int			p;
+
+			/* digits masked by an earlier, overlapping match stop it */
+			for (g = j; g < n; g++)
+				for (p = window[g].start; p < window[g].end; p++)
+				{
+					if (!is_digit(s[p]))
+						intact = false;
+					else
+						value = value * 10 + (s[p] - '0');
+				}
+			if (intact && value != 0 && bsn_check(value))
+			{
+				*any = true;
+				if (!found(s, &window[j], n - j, arg))
+					return false;
+			}
+		}
+	}
+	return true;
+}
+
+/*
  * scan_text: call found() for every BSN-like sequence; stops early when
- * found() returns false.
+ * found() returns false.  Works on runs of any length: only the last nine
+ * groups of a run can end a BSN at the current group.
  */
 static bool
 scan_text(char *s, int min_digits, bool (*found) (char *s, DigitGroup *g, int n, void *arg),
@@ -54,69 +100,35 @@ scan_text(char *s, int min_digits, bool (*found) (char *s, DigitGroup *g, int n,
 
 	while (s[i] != '\0')
 	{
-		DigitGroup	groups[MAX_GROUPS];
-		int			ngroups = 0;
-		int			j;
+		DigitGroup	window[MAX_GROUPS];
+		int			n = 0;
 
 		if (!is_digit(s[i]))
 		{
 			i++;
 			continue;
 		}
-		/* collect a run of digit groups joined by single separators */
+		/* a run of digit groups joined by single separators */
 		for (;;)
 		{
 			int			st = i;
 
 			while (is_digit(s[i]))
 				i++;
-			if (ngroups < MAX_GROUPS)
+			if (n == MAX_GROUPS)
 			{
-				groups[ngroups].start = st;
-				groups[ngroups].end = i;
-				ngroups++;
+				memmove(window, window + 1, sizeof(DigitGroup) * (MAX_GROUPS - 1));
+				n--;
 			}
+			window[n].start = st;
+			window[n].end = i;
+			n++;
+			if (!try_sequences(s, window, n, min_digits, &any, found, arg))
+				return true;
 			if (is_sep(s[i]) && is_digit(s[i + 1]))
 				i++;
 			else
 				break;
-		}
-
-		/* try every sequence of whole groups */
-		for (j = 0; j < ngroups; j++)
-		{
-			int			digits = 0;
-			int			k;
-
-			for (k = j; k < ngroups; k++)
-			{
-				digits += groups[k].end - groups[k].start;
-				if (digits > 9)
-					break;
-				if (digits == 9 || (digits == 8 && min_digits <= 8))
-				{
-					int32_t		value = 0;
-					bool		intact = true;
-					int			g;
-					int			p;
-
-					/* digits masked by an earlier, overlapping match stop it */
-					for (g = j; g <= k; g++)
-						for (p = groups[g].start; p < groups[g].end; p++)
-						{
-							if (!is_digit(s[p]))
-								intact = false;
-							else
-								value = value * 10 + (s[p] - '0');
-						}
-					if (intact && value != 0 && bsn_check(value))
-					{
-						any = true;
-						if (!found(s, &groups[j], k - j + 1, arg))
-							return true;
-					}
-				}
-			}
 		}
 	}
 	return any;

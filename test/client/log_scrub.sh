@@ -125,6 +125,7 @@ psql -X -q -U "$CLERK" -d "$DB" -c "INSERT INTO people VALUES (30, 'Clerk insert
 ok $? "clerk: inserts with BSNs run under ALTER ROLE ... SET log_statement = all"
 psql -X -q -d postgres -c "ALTER ROLE $CLERK RESET log_statement"
 
+su_fail "a BSN after 40 short digit groups" "SELECT '$(printf '1 %.0s' {1..40})111222333'::int"
 # let the server write everything out
 psql -X -q -d "$DB" -c "SELECT pg_sleep(0.5)" >/dev/null
 tail -c +"$start" "$LOG" >"$TMP/log"
