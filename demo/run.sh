@@ -43,7 +43,7 @@ step() {
 # part of the tour
 as() {
     printf '%s-- as %s%s\n' "$bold" "$1" "$plain"
-    psql -X -q -a -U "$1" -d agency -v ON_ERROR_STOP=0 -P pager=off 2>&1 |
+    psql -X -q -a -U "$1" -d agency -v ON_ERROR_STOP=0 -v cand="${CAND:-1}" -P pager=off 2>&1 |
         sed -e 's/^psql:<stdin>:[0-9]*: //'
 }
 
@@ -59,12 +59,15 @@ psql -X -q -d agency -v ON_ERROR_STOP=1 -c "SELECT agency.generate($SCALE)" >/de
 psql -X -q -d agency -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
 SET client_min_messages = warning;
 -- the people of the agency
-CREATE ROLE clerk_utrecht LOGIN;                       -- intake at the Utrecht branch
+CREATE ROLE clerk_utrecht LOGIN;                       -- intake at the Utrecht branch (12)
+CREATE ROLE clerk_amsterdam LOGIN;                     -- intake at the Amsterdam branch (1)
 CREATE ROLE payroll_anna LOGIN IN ROLE privacy_bsn;    -- payroll: needs BSNs for the tax office
 CREATE ROLE fg_officer LOGIN IN ROLE privacy_officer;  -- the privacy officer (FG)
-GRANT USAGE ON SCHEMA agency TO clerk_utrecht, payroll_anna, fg_officer;
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA agency TO clerk_utrecht, payroll_anna;
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA agency TO clerk_utrecht, payroll_anna;
+CREATE ROLE dba_piet LOGIN IN ROLE privacy_admin;      -- administers the registry
+CREATE ROLE agency_owner NOLOGIN;                      -- owns the application's tables
+GRANT USAGE ON SCHEMA agency TO clerk_utrecht, clerk_amsterdam, payroll_anna, fg_officer, agency_owner, dba_piet;
+GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA agency TO clerk_utrecht, clerk_amsterdam, payroll_anna;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA agency TO clerk_utrecht, clerk_amsterdam, payroll_anna;
 SQL
 psql -X -q -d agency -c "SELECT (SELECT count(*) FROM agency.candidates) AS candidates, (SELECT count(*) FROM agency.documents) AS documents, (SELECT count(*) FROM agency.placements) AS placements, (SELECT count(*) FROM agency.notes) AS notes"
 
@@ -73,25 +76,66 @@ as postgres <<'SQL'
 SELECT component, state, detail FROM privacy.status();
 SQL
 
+step "Registering the schema" "The privacy admin tells the extension which tables hold personal data. It follows the foreign keys from the candidates table and proposes a registration for every table that reaches it; confirming them scopes every table to the branch that owns its rows (directly, or through the row it references)."
+as dba_piet <<'SQL'
+SELECT privacy.register_subject_type('candidate', 'agency.candidates', 'id', 'Kandidaten: people registered with the agency');
+SELECT tbl, via, scope_column, scope_through, note FROM privacy.propose_registrations('candidate');
+SELECT count(*) AS registered FROM (
+  SELECT privacy.register_table(tbl, 'candidate', key_column, via, scope_column, scope_through => scope_through)
+    FROM privacy.propose_registrations('candidate')) r;
+SELECT privacy.grant_scope('clerk_utrecht', '12');
+SELECT privacy.grant_scope('clerk_amsterdam', '1');
+SELECT privacy.grant_scope('privacy_bsn', '*');       -- payroll works for every branch
+SELECT privacy.grant_scope('privacy_officer', '*');   -- so does the privacy officer
+SELECT tbl, subject_type, scope_column, scope_through, has_policy FROM privacy.registry;
+SQL
+
+step "Each branch sees its own candidates" "The same queries, as the Utrecht clerk and as the Amsterdam clerk. The policy is folded into a constant when the query is planned, so it costs what a hand-written filter costs and uses the index on branch_id."
+for clerk in clerk_utrecht clerk_amsterdam; do
+as $clerk <<'SQL'
+SELECT (SELECT count(*) FROM agency.candidates) AS candidates,
+       (SELECT count(*) FROM agency.documents) AS documents,
+       (SELECT count(*) FROM agency.timesheets) AS timesheets,
+       (SELECT string_agg(DISTINCT branch_id::text, ',') FROM agency.candidates) AS branches;
+SQL
+done
+as clerk_utrecht <<'SQL'
+EXPLAIN (COSTS OFF) SELECT id, last_name FROM agency.candidates WHERE last_name = 'Bos';
+-- registering a candidate for another branch is refused
+INSERT INTO agency.candidates (branch_id, first_name, last_name, birth_date, street, house_number, postcode, city, phone, email, iban, nationality, registered_at, status)
+VALUES (1, 'Sem', 'Visser', '2001-02-03', 'Damrak', '1', '1012 AB', 'Amsterdam', '06-11111111', 'sem@example.nl', 'NL91ABNA0417164300', 'NL', '2026-01-02', 'registered');
+SQL
+
+step "The guard" "The owner of the tables may not switch the protection off; only the privacy admin may, and every change to a registered table is audited."
+psql -X -q -d agency -c "ALTER TABLE agency.candidates OWNER TO agency_owner"
+as postgres <<'SQL'
+SET ROLE agency_owner;
+ALTER TABLE agency.candidates DISABLE ROW LEVEL SECURITY;
+DROP POLICY privacy_scope ON agency.candidates;
+ALTER TABLE agency.candidates DROP COLUMN branch_id;
+ALTER TABLE agency.candidates ADD COLUMN preferred_name text;
+SQL
+
+CAND=$(psql -X -At -d agency -c "SELECT min(id) FROM agency.candidates WHERE branch_id = 12")
 step "One candidate, two people" "The intake clerk sees a masked BSN; payroll, a member of privacy_bsn, sees it in full. The masking happens in the type's output function, for every client and every output path."
 as clerk_utrecht <<'SQL'
 SELECT id, first_name, last_name, bsn, privacy.bsn_display(bsn) AS display, privacy.bsn_authorized()
-  FROM agency.candidates WHERE id = 1;
-SELECT row_to_json(c) AS as_json FROM (SELECT id, last_name, bsn FROM agency.candidates WHERE id = 1) c;
+  FROM agency.candidates WHERE id = :cand;
+SELECT row_to_json(c) AS as_json FROM (SELECT id, last_name, bsn FROM agency.candidates WHERE id = :cand) c;
 SQL
 as payroll_anna <<'SQL'
 SELECT id, first_name, last_name, bsn, privacy.bsn_display(bsn) AS display, privacy.bsn_authorized()
-  FROM agency.candidates WHERE id = 1;
+  FROM agency.candidates WHERE id = :cand;
 SQL
 
 step "The clerk registers a candidate" "Adding a BSN is allowed (\"kan het nummer wel toevoegen\"); a wrong check digit is refused without repeating the number; changing a BSN afterwards is not allowed."
 as clerk_utrecht <<'SQL'
 INSERT INTO agency.candidates (branch_id, first_name, last_name, birth_date, street, house_number, postcode, city, phone, email, iban, bsn, nationality, registered_at, status)
-VALUES (1, 'Fenna', 'Bos', '1999-04-12', 'Oudegracht', '12', '3511 AB', 'Utrecht', '06-12345678', 'fenna.bos@example.nl',
+VALUES (12, 'Fenna', 'Bos', '1999-04-12', 'Oudegracht', '12', '3511 AB', 'Utrecht', '06-12345678', 'fenna.bos@example.nl',
         'NL91ABNA0417164300', '1112.22.333', 'NL', '2026-01-02', 'registered')
 RETURNING id, last_name, bsn;
 INSERT INTO agency.candidates (branch_id, first_name, last_name, birth_date, street, house_number, postcode, city, phone, email, iban, bsn, nationality, registered_at, status)
-VALUES (1, 'Daan', 'Bos', '1998-01-01', 'Oudegracht', '12', '3511 AB', 'Utrecht', '06-12345679', 'daan.bos@example.nl',
+VALUES (12, 'Daan', 'Bos', '1998-01-01', 'Oudegracht', '12', '3511 AB', 'Utrecht', '06-12345679', 'daan.bos@example.nl',
         'NL91ABNA0417164300', '111222334', 'NL', '2026-01-02', 'registered');
 UPDATE agency.candidates SET bsn = '123456782' WHERE last_name = 'Bos';
 UPDATE agency.candidates SET bsn = NULL WHERE last_name = 'Bos';
@@ -120,7 +164,9 @@ SQL
 
 step "The privacy officer reads the audit trail" "Entries are chained with SHA-256 in commit order; audit_verify() recomputes the chain."
 as fg_officer <<'SQL'
-SELECT seq, logged_at::timestamp(0), login_role, acting_role, actor, action, object, details FROM privacy.audit_log ORDER BY seq;
+SELECT count(*) AS entries, count(DISTINCT action) AS actions FROM privacy.audit_log;
+SELECT seq, logged_at::timestamp(0), login_role, acting_role, actor, action, object, details
+  FROM privacy.audit_log ORDER BY seq DESC LIMIT 6;
 SELECT * FROM privacy.audit_verify();
 SELECT seq, encode(hash, 'hex') AS anchor FROM privacy.audit_head();
 SQL

@@ -325,7 +325,7 @@ COMMENT ON COLUMN @extschema@.audit_log.logged_at IS 'When the entry was appende
 COMMENT ON COLUMN @extschema@.audit_log.txid IS 'Transaction that appended the entry';
 COMMENT ON COLUMN @extschema@.audit_log.session_id IS 'Session, as %c in log_line_prefix';
 COMMENT ON COLUMN @extschema@.audit_log.login_role IS 'Session user';
-COMMENT ON COLUMN @extschema@.audit_log.acting_role IS 'Current user when the entry was appended';
+COMMENT ON COLUMN @extschema@.audit_log.acting_role IS 'Current role (SET ROLE) when the entry was appended; the caller of a security definer function';
 COMMENT ON COLUMN @extschema@.audit_log.actor IS 'Application-level user (privacy.actor)';
 COMMENT ON COLUMN @extschema@.audit_log.action IS 'What was done, e.g. bsn.update';
 COMMENT ON COLUMN @extschema@.audit_log.object IS 'What it was done to, e.g. a table';

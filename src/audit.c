@@ -231,7 +231,7 @@ privacy_audit_append(const char *action, const char *object,
 	e->logged_at = GetCurrentTimestamp();
 	e->session_id = psprintf("%lx.%x", (long) MyStartTime, MyProcPid);
 	e->login_role = pstrdup(GetUserNameFromId(GetSessionUserId(), false));
-	e->acting_role = pstrdup(GetUserNameFromId(GetUserId(), false));
+	e->acting_role = pstrdup(GetUserNameFromId(GetOuterUserId(), false));
 	e->actor = (privacy_actor != NULL && privacy_actor[0] != '\0') ?
 		pstrdup(privacy_actor) : NULL;
 	e->action = pstrdup(action);
