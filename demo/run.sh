@@ -162,13 +162,13 @@ SELECT id FROM agency.candidates WHERE bsn = '111222333';
 UPDATE agency.candidates SET bsn = '123456782' WHERE bsn = '111222333';
 SQL
 
-step "The privacy officer reads the audit trail" "Entries are chained with SHA-256 in commit order; audit_verify() recomputes the chain."
+step "The privacy officer reads the audit trail" "Every entry carries a SHA-256 hash and is sealed when its transaction commits; the seals form a chain, and audit_verify() recomputes all of it."
 as fg_officer <<'SQL'
 SELECT count(*) AS entries, count(DISTINCT action) AS actions FROM privacy.audit_log;
 SELECT seq, logged_at::timestamp(0), login_role, acting_role, actor, action, object, details
   FROM privacy.audit_log ORDER BY seq DESC LIMIT 6;
 SELECT * FROM privacy.audit_verify();
-SELECT seq, encode(hash, 'hex') AS anchor FROM privacy.audit_head();
+SELECT seal_no, last_seq, encode(hash, 'hex') AS anchor FROM privacy.audit_head();
 SQL
 
 step "Nobody rewrites history" "The log is append-only, also for its owner and superusers. A superuser who switches the guard off and edits an entry is caught by the chain."

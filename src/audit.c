@@ -3,24 +3,29 @@
  * audit.c
  *	  The tamper-evident audit trail.
  *
- *	  Entries are appended to privacy.audit_log, each carrying a SHA-256
- *	  hash over its own content and the hash of the entry before it, so that
- *	  editing, removing or inserting an entry anywhere but at the end breaks
- *	  the chain and privacy.audit_verify() finds it.
+ *	  An append inserts the entry into privacy.audit_log at once, in the
+ *	  appending transaction, with a gapless-in-practice sequence number and a
+ *	  SHA-256 hash over its content.  Committed entries are then sealed: a
+ *	  seal in privacy.audit_seal lists the entries it covers and carries a
+ *	  hash over their hashes and the previous seal's hash, so the seals form
+ *	  a chain.  Editing an entry breaks its hash; removing or inserting one
+ *	  in a sealed range breaks its seal; removing or changing a seal breaks
+ *	  the chain.
  *
- *	  Chaining happens at commit.  An append during a transaction only
- *	  buffers the entry (in the transaction's memory, dropped with a rolled
- *	  back subtransaction).  At pre-commit the backend takes a lock that
- *	  only chain writers use, reads the chain head, hashes and inserts its
- *	  entries, and commits; the lock is released with the commit.  The chain
- *	  order is therefore the commit order, entries of aborted transactions
- *	  never enter it, a crash leaves the chain as the last commit left it,
- *	  and appenders are serialized only from their pre-commit to the end of
- *	  their commit, never for the rest of their transaction.
+ *	  Sealing happens at pre-commit of an appending transaction, by whoever
+ *	  gets the seal lock without waiting; the others commit without waiting
+ *	  and are sealed by the next seal.  A sealer covers every committed entry
+ *	  after the last seal, and its own, up to the first entry of a
+ *	  transaction still in progress, so that no entry can later commit
+ *	  inside a sealed range.  A short "gate" lock keeps a sequence number
+ *	  from being taken without its row being visible to the sealer.
+ *	  Appenders therefore never wait for each other's commits, and an entry
+ *	  is unsealed only from its commit to the next seal;
+ *	  privacy.audit_seal() seals what is left (pg_cron can call it).
  *
- *	  Only the head is read under the lock, with a non-MVCC snapshot so that
- *	  transactions in REPEATABLE READ or SERIALIZABLE see the newest head and
- *	  take no predicate locks on the log.
+ *	  Entries of transactions that roll back disappear with them, a crash
+ *	  leaves only committed entries, and seals are written in the same
+ *	  transactions as entries, so the log is always consistent.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,6 +41,14 @@
 #include "commands/trigger.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
+#include "commands/sequence.h"
+#include "storage/lock.h"
+#include "storage/procarray.h"
+#include "access/transam.h"
+#include "utils/fmgroids.h"
+#include "access/stratnum.h"
+#include "utils/array.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -46,39 +59,33 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "access/htup_details.h"
 #include "utils/timestamp.h"
 
 #include "pg_privacy.h"
 
 #define AUDIT_HASH_LEN PG_SHA256_DIGEST_LENGTH
-#define AUDIT_NCOLS 14
 
-/* one buffered entry, waiting for commit */
-typedef struct PendingEntry
-{
-	int			nestlevel;		/* subtransaction that appended it */
-	TimestampTz logged_at;
-	char	   *session_id;
-	char	   *login_role;
-	char	   *acting_role;
-	char	   *actor;
-	char	   *action;
-	char	   *object;
-	char	   *subject_type;
-	char	   *subject_key;
-	char	   *details;		/* canonical jsonb text, or NULL */
-} PendingEntry;
+#define AUDIT_NCOLS 13			/* columns of privacy.audit_log */
+#define SEAL_NCOLS 8			/* columns of privacy.audit_seal */
 
-/* entries of the current transaction, in TopTransactionContext */
-static List *pending = NIL;
+/*
+ * Subtransaction levels of the entries this transaction appended (as
+ * integers, in TopTransactionContext): whether to seal at commit, and what
+ * privacy.audit_pending() reports.
+ */
+static List *appended = NIL;
 
-/* a prepared INSERT, kept for the life of the backend */
+/* prepared statements, kept for the life of the backend */
 static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr seal_plan = NULL;
 
 PG_FUNCTION_INFO_V1(privacy_audit_append_sql);
 PG_FUNCTION_INFO_V1(privacy_audit_verify);
 PG_FUNCTION_INFO_V1(privacy_audit_guard);
 PG_FUNCTION_INFO_V1(privacy_audit_pending);
+PG_FUNCTION_INFO_V1(privacy_audit_seal);
 
 static void audit_xact_callback(XactEvent event, void *arg);
 static void audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
@@ -133,9 +140,9 @@ hash_text(pg_cryptohash_ctx *ctx, const char *s)
 }
 
 /*
- * audit_entry_hash: the SHA-256 of one entry and its predecessor's hash.
- * The same function serves appending and verification, so that the two can
- * never disagree on the encoding.
+ * audit_entry_hash: the SHA-256 of one entry.  The same function serves
+ * appending and verification, so that the two can never disagree on the
+ * encoding.
  */
 static void
 audit_entry_hash(int64 seq, TimestampTz logged_at, int64 txid,
@@ -143,7 +150,7 @@ audit_entry_hash(int64 seq, TimestampTz logged_at, int64 txid,
 				 const char *acting_role, const char *actor,
 				 const char *action, const char *object,
 				 const char *subject_type, const char *subject_key,
-				 const char *details, const uint8 *prev_hash, uint8 *out)
+				 const char *details, uint8 *out)
 {
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
 	static const char domain[] = "pg_privacy audit v1";
@@ -163,7 +170,6 @@ audit_entry_hash(int64 seq, TimestampTz logged_at, int64 txid,
 	hash_text(ctx, subject_type);
 	hash_text(ctx, subject_key);
 	hash_text(ctx, details);
-	hash_bytes(ctx, prev_hash, AUDIT_HASH_LEN);
 	if (pg_cryptohash_final(ctx, out, AUDIT_HASH_LEN) < 0)
 		elog(ERROR, "could not finalize SHA-256 hash: %s",
 			 pg_cryptohash_error(ctx));
@@ -172,11 +178,6 @@ audit_entry_hash(int64 seq, TimestampTz logged_at, int64 txid,
 
 /* --- appending ---------------------------------------------------------- */
 
-static char *
-dup_or_null(const char *s)
-{
-	return (s != NULL) ? pstrdup(s) : NULL;
-}
 
 /*
  * Refuse a value that would put a BSN into the log.  The check covers
@@ -193,108 +194,28 @@ check_no_bsn(const char *field, const char *value)
 				 errhint("Record a subject key, never the BSN itself.")));
 }
 
-/*
- * privacy_audit_append: buffer an entry until the transaction commits.
- *
- * The C interface for the rest of the extension.  Records the session, the
- * login and current role and the application actor as they are now.
- */
-void
-privacy_audit_append(const char *action, const char *object,
-					 const char *subject_type, const char *subject_key,
-					 Jsonb *details)
-{
-	MemoryContext oldcxt;
-	PendingEntry *e;
-	char	   *details_text = NULL;
-
-	if (action == NULL || action[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("audit entry action must not be empty")));
-	if (IsInParallelMode())
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
-				 errmsg("cannot append audit entries during a parallel operation")));
-
-	if (details != NULL)
-		details_text = JsonbToCString(NULL, &details->root, VARSIZE(details));
-
-	check_no_bsn("action", action);
-	check_no_bsn("object", object);
-	check_no_bsn("subject_type", subject_type);
-	check_no_bsn("details", details_text);
-
-	oldcxt = MemoryContextSwitchTo(TopTransactionContext);
-	e = palloc0(sizeof(PendingEntry));
-	e->nestlevel = GetCurrentTransactionNestLevel();
-	e->logged_at = GetCurrentTimestamp();
-	e->session_id = psprintf("%lx.%x", (long) MyStartTime, MyProcPid);
-	e->login_role = pstrdup(GetUserNameFromId(GetSessionUserId(), false));
-	e->acting_role = pstrdup(GetUserNameFromId(GetOuterUserId(), false));
-	e->actor = (privacy_actor != NULL && privacy_actor[0] != '\0') ?
-		pstrdup(privacy_actor) : NULL;
-	e->action = pstrdup(action);
-	e->object = dup_or_null(object);
-	e->subject_type = dup_or_null(subject_type);
-	e->subject_key = dup_or_null(subject_key);
-	e->details = dup_or_null(details_text);
-	pending = lappend(pending, e);
-	MemoryContextSwitchTo(oldcxt);
-}
-
-/*
- * The audit log's OID and its primary key index, or InvalidOid when the
- * extension is not installed in this database.
- */
+/* the extension's relations, or InvalidOid when it is not installed */
 static Oid
-audit_log_relid(void)
+privacy_relid(const char *name)
 {
 	Oid			nsp = privacy_schema_oid();
 
 	if (!OidIsValid(nsp))
 		return InvalidOid;
-	return get_relname_relid("audit_log", nsp);
+	return get_relname_relid(name, nsp);
 }
 
 /*
- * Read the chain head (highest seq) with SnapshotSelf: under the chain lock
- * every earlier chain writer has committed, and a non-MVCC snapshot sees it
- * whatever the isolation level, without predicate locks.
+ * The two locks of the trail, as object locks on the log that no other code
+ * takes.  The gate (sub-id 1) is held in share mode by appenders while they
+ * take a sequence number and insert, and in exclusive mode by a sealer while
+ * it decides what to seal.  The seal lock (sub-id 2) is held by a sealer
+ * until it commits.
  */
 static void
-audit_read_head(Relation rel, int64 *seq, uint8 *hash)
+audit_locktag(LOCKTAG *tag, Oid logrelid, int which)
 {
-	Oid			pkoid = RelationGetPrimaryKeyIndex(rel);
-	Relation	idx;
-	IndexScanDesc scan;
-	TupleTableSlot *slot;
-
-	*seq = 0;
-	memset(hash, 0, AUDIT_HASH_LEN);
-	if (!OidIsValid(pkoid))
-		elog(ERROR, "privacy.audit_log has no primary key");
-
-	idx = index_open(pkoid, AccessShareLock);
-	scan = index_beginscan(rel, idx, SnapshotSelf, 0, 0);
-	index_rescan(scan, NULL, 0, NULL, 0);
-	slot = table_slot_create(rel, NULL);
-	if (index_getnext_slot(scan, BackwardScanDirection, slot))
-	{
-		bool		isnull;
-		Datum		d;
-		bytea	   *h;
-
-		d = slot_getattr(slot, 1, &isnull);
-		*seq = DatumGetInt64(d);
-		d = slot_getattr(slot, AUDIT_NCOLS, &isnull);
-		h = DatumGetByteaPP(d);
-		if (!isnull && VARSIZE_ANY_EXHDR(h) == AUDIT_HASH_LEN)
-			memcpy(hash, VARDATA_ANY(h), AUDIT_HASH_LEN);
-	}
-	ExecDropSingleTupleTableSlot(slot);
-	index_endscan(scan);
-	index_close(idx, AccessShareLock);
+	SET_LOCKTAG_OBJECT(*tag, MyDatabaseId, RelationRelationId, logrelid, which);
 }
 
 static Datum
@@ -315,122 +236,375 @@ hash_to_bytea(const uint8 *h)
 }
 
 /*
- * audit_flush: chain and insert the buffered entries.  Runs at pre-commit.
+ * Run a prepared statement as the owner of the log, so that appending and
+ * sealing need no privilege on it; with a snapshot when there is none.
  */
 static void
-audit_flush(void)
+run_as_owner(Oid logrelid, SPIPlanPtr plan, Datum *values, const char *nulls,
+			 int expect)
 {
-	Oid			relid;
-	Relation	rel;
-	int64		seq;
-	uint8		prev[AUDIT_HASH_LEN];
-	int64		txid;
+	HeapTuple	tup;
+	Oid			owner;
 	Oid			save_userid;
 	int			save_sec;
-	ListCell   *lc;
+	bool		pushed = false;
 
-	relid = audit_log_relid();
-	if (!OidIsValid(relid))
-	{
-		ereport(WARNING,
-				(errmsg("%d audit entries discarded: pg_privacy is not installed in this database",
-						list_length(pending))));
-		return;
-	}
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(logrelid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", logrelid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
 
-	/* the chain lock: an object lock on the log that only chain writers take */
-	LockDatabaseObject(RelationRelationId, relid, 0, ExclusiveLock);
-
-	rel = table_open(relid, RowExclusiveLock);
-	audit_read_head(rel, &seq, prev);
-	txid = (int64) U64FromFullTransactionId(GetTopFullTransactionId());
-
-	/* insert as the log's owner: appending needs no privilege on the log */
 	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(rel->rd_rel->relowner,
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	PushActiveSnapshot(GetTransactionSnapshot());
+	if (!ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed = true;
+	}
 	PG_TRY();
 	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (insert_plan == NULL)
-		{
-			Oid			argtypes[AUDIT_NCOLS] = {
-				INT8OID, TIMESTAMPTZOID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
-				TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-				BYTEAOID, BYTEAOID
-			};
-			SPIPlanPtr	plan;
-
-			plan = SPI_prepare("INSERT INTO privacy.audit_log "
-							   "(seq, logged_at, txid, session_id, login_role, acting_role, "
-							   " actor, action, object, subject_type, subject_key, details, "
-							   " prev_hash, hash) "
-							   "VALUES ($1, $2, $3::text::pg_catalog.xid8, $4, $5, $6, $7, $8, $9, "
-							   " $10, $11, $12::pg_catalog.jsonb, $13, $14)",
-							   AUDIT_NCOLS, argtypes);
-			if (plan == NULL)
-				elog(ERROR, "could not prepare audit insert: %s",
-					 SPI_result_code_string(SPI_result));
-			SPI_keepplan(plan);
-			insert_plan = plan;
-		}
-
-		foreach(lc, pending)
-		{
-			PendingEntry *e = (PendingEntry *) lfirst(lc);
-			uint8		hash[AUDIT_HASH_LEN];
-			Datum		values[AUDIT_NCOLS];
-			char		nulls[AUDIT_NCOLS];
-			bool		isnull;
-			int			i;
-
-			seq++;
-			audit_entry_hash(seq, e->logged_at, txid, e->session_id,
-							 e->login_role, e->acting_role, e->actor,
-							 e->action, e->object, e->subject_type,
-							 e->subject_key, e->details, prev, hash);
-
-			memset(nulls, ' ', sizeof(nulls));
-			values[0] = Int64GetDatum(seq);
-			values[1] = TimestampTzGetDatum(e->logged_at);
-			values[2] = Int64GetDatum(txid);
-			values[3] = CStringGetTextDatum(e->session_id);
-			values[4] = CStringGetTextDatum(e->login_role);
-			values[5] = CStringGetTextDatum(e->acting_role);
-			values[6] = text_or_null(e->actor, &isnull);
-			if (isnull)
-				nulls[6] = 'n';
-			values[7] = CStringGetTextDatum(e->action);
-			for (i = 8; i <= 11; i++)
-			{
-				const char *s = (i == 8) ? e->object :
-				(i == 9) ? e->subject_type :
-				(i == 10) ? e->subject_key : e->details;
-
-				values[i] = text_or_null(s, &isnull);
-				if (isnull)
-					nulls[i] = 'n';
-			}
-			values[12] = PointerGetDatum(hash_to_bytea(prev));
-			values[13] = PointerGetDatum(hash_to_bytea(hash));
-
-			if (SPI_execute_plan(insert_plan, values, nulls, false, 0) != SPI_OK_INSERT)
-				elog(ERROR, "could not insert audit entry");
-			memcpy(prev, hash, AUDIT_HASH_LEN);
-		}
-		SPI_finish();
+		if (SPI_execute_plan(plan, values, nulls, false, 0) != expect)
+			elog(ERROR, "could not write to the audit trail");
 	}
 	PG_FINALLY();
 	{
 		SetUserIdAndSecContext(save_userid, save_sec);
+		if (pushed)
+			PopActiveSnapshot();
 	}
 	PG_END_TRY();
-	PopActiveSnapshot();
+}
 
-	table_close(rel, NoLock);
+/*
+ * privacy_audit_append: write an entry to the audit trail, in the current
+ * transaction.
+ *
+ * The C interface for the rest of the extension.  Records the session, the
+ * login role, the acting role (the caller of a security definer function)
+ * and the application actor as they are now.
+ */
+void
+privacy_audit_append(const char *action, const char *object,
+					 const char *subject_type, const char *subject_key,
+					 Jsonb *details)
+{
+	Oid			logrelid;
+	Oid			seqrelid;
+	char	   *details_text = NULL;
+	char	   *session_id;
+	char	   *login_role;
+	char	   *acting_role;
+	char	   *actor;
+	TimestampTz logged_at;
+	int64		txid;
+	int64		seq;
+	uint8		hash[AUDIT_HASH_LEN];
+	Datum		values[AUDIT_NCOLS];
+	char		nulls[AUDIT_NCOLS];
+	bool		isnull;
+	LOCKTAG		gate;
+	MemoryContext oldcxt;
+	int			i;
+
+	if (action == NULL || action[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("audit entry action must not be empty")));
+	if (IsInParallelMode())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				 errmsg("cannot append audit entries during a parallel operation")));
+
+	if (details != NULL)
+		details_text = JsonbToCString(NULL, &details->root, VARSIZE(details));
+
+	check_no_bsn("action", action);
+	check_no_bsn("object", object);
+	check_no_bsn("subject_type", subject_type);
+	check_no_bsn("details", details_text);
+
+	logrelid = privacy_relid("audit_log");
+	seqrelid = privacy_relid("audit_seq");
+	if (!OidIsValid(logrelid) || !OidIsValid(seqrelid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_privacy is not installed in this database")));
+
+	logged_at = GetCurrentTimestamp();
+	session_id = psprintf("%lx.%x", (long) MyStartTime, MyProcPid);
+	login_role = GetUserNameFromId(GetSessionUserId(), false);
+	acting_role = GetUserNameFromId(GetOuterUserId(), false);
+	actor = (privacy_actor != NULL && privacy_actor[0] != '\0') ? privacy_actor : NULL;
+	txid = (int64) U64FromFullTransactionId(GetTopFullTransactionId());
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (insert_plan == NULL)
+	{
+		Oid			argtypes[AUDIT_NCOLS] = {
+			INT8OID, TIMESTAMPTZOID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
+			TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BYTEAOID
+		};
+		SPIPlanPtr	plan;
+
+		plan = SPI_prepare("INSERT INTO privacy.audit_log "
+						   "(seq, logged_at, txid, session_id, login_role, acting_role, "
+						   " actor, action, object, subject_type, subject_key, details, hash) "
+						   "VALUES ($1, $2, $3::text::pg_catalog.xid8, $4, $5, $6, $7, $8, $9, "
+						   " $10, $11, $12::pg_catalog.jsonb, $13)",
+						   AUDIT_NCOLS, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare the audit insert: %s",
+					 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		insert_plan = plan;
+	}
+
+	/* the number and the row become visible to a sealer together */
+	audit_locktag(&gate, logrelid, 1);
+	(void) LockAcquire(&gate, ShareLock, false, false);
+	PG_TRY();
+	{
+		seq = nextval_internal(seqrelid, false);
+		audit_entry_hash(seq, logged_at, txid, session_id, login_role,
+						 acting_role, actor, action, object, subject_type,
+						 subject_key, details_text, hash);
+
+		memset(nulls, ' ', sizeof(nulls));
+		values[0] = Int64GetDatum(seq);
+		values[1] = TimestampTzGetDatum(logged_at);
+		values[2] = Int64GetDatum(txid);
+		values[3] = CStringGetTextDatum(session_id);
+		values[4] = CStringGetTextDatum(login_role);
+		values[5] = CStringGetTextDatum(acting_role);
+		values[6] = text_or_null(actor, &isnull);
+		if (isnull)
+			nulls[6] = 'n';
+		values[7] = CStringGetTextDatum(action);
+		for (i = 8; i <= 11; i++)
+		{
+			const char *v = (i == 8) ? object :
+			(i == 9) ? subject_type :
+			(i == 10) ? subject_key : details_text;
+
+			values[i] = text_or_null(v, &isnull);
+			if (isnull)
+				nulls[i] = 'n';
+		}
+		values[12] = PointerGetDatum(hash_to_bytea(hash));
+		run_as_owner(logrelid, insert_plan, values, nulls, SPI_OK_INSERT);
+	}
+	PG_FINALLY();
+	{
+		LockRelease(&gate, ShareLock, false);
+	}
+	PG_END_TRY();
+	SPI_finish();
+
+	oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+	appended = lappend_int(appended, GetCurrentTransactionNestLevel());
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Read the newest seal with SnapshotSelf: under the seal lock every earlier
+ * sealer has committed, and a non-MVCC snapshot sees its seal whatever the
+ * isolation level, without predicate locks.
+ */
+static void
+read_last_seal(Relation sealrel, int64 *seal_no, int64 *last_seq, uint8 *hash)
+{
+	Oid			pkoid = RelationGetPrimaryKeyIndex(sealrel);
+	Relation	idx;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+
+	*seal_no = 0;
+	*last_seq = 0;
+	memset(hash, 0, AUDIT_HASH_LEN);
+	if (!OidIsValid(pkoid))
+		elog(ERROR, "privacy.audit_seal has no primary key");
+
+	idx = index_open(pkoid, AccessShareLock);
+	scan = index_beginscan(sealrel, idx, SnapshotSelf, 0, 0);
+	index_rescan(scan, NULL, 0, NULL, 0);
+	slot = table_slot_create(sealrel, NULL);
+	if (index_getnext_slot(scan, BackwardScanDirection, slot))
+	{
+		bool		isnull;
+		bytea	   *h;
+
+		*seal_no = DatumGetInt64(slot_getattr(slot, 1, &isnull));
+		*last_seq = DatumGetInt64(slot_getattr(slot, 4, &isnull));
+		h = DatumGetByteaPP(slot_getattr(slot, SEAL_NCOLS, &isnull));
+		if (!isnull && VARSIZE_ANY_EXHDR(h) == AUDIT_HASH_LEN)
+			memcpy(hash, VARDATA_ANY(h), AUDIT_HASH_LEN);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(idx, AccessShareLock);
+}
+
+/*
+ * The hash of a seal: its number and time, the previous seal's hash, and the
+ * number and hash of every entry it covers, in order.
+ */
+static void
+seal_hash(int64 seal_no, TimestampTz sealed_at, const uint8 *prev, int n,
+		  const int64 *seqs, uint8 *const *hashes, uint8 *out)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	static const char domain[] = "pg_privacy seal v1";
+	int			i;
+
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
+		elog(ERROR, "could not initialize SHA-256 hash");
+	hash_bytes(ctx, domain, sizeof(domain) - 1);
+	hash_int64(ctx, seal_no);
+	hash_int64(ctx, (int64) sealed_at);
+	hash_bytes(ctx, prev, AUDIT_HASH_LEN);
+	hash_int64(ctx, n);
+	for (i = 0; i < n; i++)
+	{
+		hash_int64(ctx, seqs[i]);
+		hash_bytes(ctx, hashes[i], AUDIT_HASH_LEN);
+	}
+	if (pg_cryptohash_final(ctx, out, AUDIT_HASH_LEN) < 0)
+		elog(ERROR, "could not finalize SHA-256 hash: %s",
+			 pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+}
+
+/*
+ * audit_seal_now: seal the committed entries after the last seal (and this
+ * transaction's own).  With wait = false, gives up at once when another
+ * transaction is sealing.  Returns the number of entries sealed.
+ */
+static int
+audit_seal_now(bool wait)
+{
+	Oid			logrelid = privacy_relid("audit_log");
+	Oid			sealrelid = privacy_relid("audit_seal");
+	LOCKTAG		sealtag;
+	LOCKTAG		gate;
+	Relation	logrel;
+	Relation	sealrel;
+	Relation	idx;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	SnapshotData dirty;
+	ScanKeyData key;
+	int64		seal_no;
+	int64		last_seq;
+	uint8		prev[AUDIT_HASH_LEN];
+	uint8		hash[AUDIT_HASH_LEN];
+	int64	   *seqs;
+	uint8	  **hashes;
+	int			n = 0;
+	int			cap = 64;
+
+	if (!OidIsValid(logrelid) || !OidIsValid(sealrelid))
+		return 0;
+
+	audit_locktag(&sealtag, logrelid, 2);
+	if (LockAcquire(&sealtag, ExclusiveLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
+		return 0;
+
+	logrel = table_open(logrelid, AccessShareLock);
+	sealrel = table_open(sealrelid, RowExclusiveLock);
+	read_last_seal(sealrel, &seal_no, &last_seq, prev);
+
+	seqs = palloc(sizeof(int64) * cap);
+	hashes = palloc(sizeof(uint8 *) * cap);
+
+	/* no sequence number is taken without its row while we look */
+	audit_locktag(&gate, logrelid, 1);
+	(void) LockAcquire(&gate, ExclusiveLock, false, false);
+
+	InitDirtySnapshot(dirty);
+	idx = index_open(RelationGetPrimaryKeyIndex(logrel), AccessShareLock);
+	ScanKeyInit(&key, 1, BTGreaterStrategyNumber, F_INT8GT, Int64GetDatum(last_seq));
+	scan = index_beginscan(logrel, idx, &dirty, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	slot = table_slot_create(logrel, NULL);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		bytea	   *h;
+
+		/* an entry of a transaction still in progress ends the seal */
+		if (TransactionIdIsValid(dirty.xmin))
+			break;
+		if (n == cap)
+		{
+			cap *= 2;
+			seqs = repalloc(seqs, sizeof(int64) * cap);
+			hashes = repalloc(hashes, sizeof(uint8 *) * cap);
+		}
+		seqs[n] = DatumGetInt64(slot_getattr(slot, 1, &isnull));
+		h = DatumGetByteaPP(slot_getattr(slot, AUDIT_NCOLS, &isnull));
+		hashes[n] = palloc0(AUDIT_HASH_LEN);
+		if (!isnull && VARSIZE_ANY_EXHDR(h) == AUDIT_HASH_LEN)
+			memcpy(hashes[n], VARDATA_ANY(h), AUDIT_HASH_LEN);
+		n++;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(idx, AccessShareLock);
+	LockRelease(&gate, ExclusiveLock, false);
+
+	if (n > 0)
+	{
+		Datum		values[SEAL_NCOLS];
+		char		nulls[SEAL_NCOLS];
+		Datum	   *seqdatums = palloc(sizeof(Datum) * n);
+		TimestampTz sealed_at = GetCurrentTimestamp();
+		int			i;
+
+		seal_hash(seal_no + 1, sealed_at, prev, n, seqs, hashes, hash);
+		for (i = 0; i < n; i++)
+			seqdatums[i] = Int64GetDatum(seqs[i]);
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (seal_plan == NULL)
+		{
+			Oid			argtypes[SEAL_NCOLS] = {
+				INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID, INT8ARRAYOID,
+				BYTEAOID, BYTEAOID
+			};
+			SPIPlanPtr	plan;
+
+			plan = SPI_prepare("INSERT INTO privacy.audit_seal "
+							   "(seal_no, sealed_at, first_seq, last_seq, entries, seqs, prev_hash, hash) "
+							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+							   SEAL_NCOLS, argtypes);
+			if (plan == NULL)
+				elog(ERROR, "could not prepare the seal insert");
+			SPI_keepplan(plan);
+			seal_plan = plan;
+		}
+		memset(nulls, ' ', sizeof(nulls));
+		values[0] = Int64GetDatum(seal_no + 1);
+		values[1] = TimestampTzGetDatum(sealed_at);
+		values[2] = Int64GetDatum(seqs[0]);
+		values[3] = Int64GetDatum(seqs[n - 1]);
+		values[4] = Int32GetDatum(n);
+		values[5] = PointerGetDatum(construct_array(seqdatums, n, INT8OID, 8,
+													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[6] = PointerGetDatum(hash_to_bytea(prev));
+		values[7] = PointerGetDatum(hash_to_bytea(hash));
+		run_as_owner(logrelid, seal_plan, values, nulls, SPI_OK_INSERT);
+		SPI_finish();
+	}
+	else
+		LockRelease(&sealtag, ExclusiveLock, false);
+
+	table_close(sealrel, NoLock);
+	table_close(logrel, NoLock);
+	return n;
 }
 
 static void
@@ -439,17 +613,17 @@ audit_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
-			/* on error the abort event below clears the list */
-			if (pending != NIL)
-				audit_flush();
-			pending = NIL;
+			/* seal, unless another transaction is sealing right now */
+			if (appended != NIL)
+				(void) audit_seal_now(false);
+			appended = NIL;
 			break;
 		case XACT_EVENT_PRE_PREPARE:
-			if (pending != NIL)
+			if (appended != NIL)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("cannot prepare a transaction that has appended audit entries"),
-						 errdetail("Audit entries are chained at commit; a prepared transaction would hold the chain until it is resolved.")));
+						 errdetail("A prepared transaction would keep every later entry unsealed until it is resolved.")));
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
@@ -457,7 +631,7 @@ audit_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
 			/* the list lived in TopTransactionContext, which goes away */
-			pending = NIL;
+			appended = NIL;
 			break;
 		default:
 			break;
@@ -465,8 +639,8 @@ audit_xact_callback(XactEvent event, void *arg)
 }
 
 /*
- * Entries appended in a subtransaction that rolls back are dropped; those of
- * a committed subtransaction now belong to its parent.
+ * Entries of a subtransaction that rolls back are gone; those of a
+ * committed subtransaction now belong to its parent.
  */
 static void
 audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
@@ -475,26 +649,22 @@ audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	int			level = GetCurrentTransactionNestLevel();
 	ListCell   *lc;
 
-	if (pending == NIL)
+	if (appended == NIL)
 		return;
 	if (event == SUBXACT_EVENT_ABORT_SUB)
 	{
-		foreach(lc, pending)
+		foreach(lc, appended)
 		{
-			PendingEntry *e = (PendingEntry *) lfirst(lc);
-
-			if (e->nestlevel >= level)
-				pending = foreach_delete_current(pending, lc);
+			if (lfirst_int(lc) >= level)
+				appended = foreach_delete_current(appended, lc);
 		}
 	}
 	else if (event == SUBXACT_EVENT_COMMIT_SUB)
 	{
-		foreach(lc, pending)
+		foreach(lc, appended)
 		{
-			PendingEntry *e = (PendingEntry *) lfirst(lc);
-
-			if (e->nestlevel >= level)
-				e->nestlevel = level - 1;
+			if (lfirst_int(lc) >= level)
+				lfirst_int(lc) = level - 1;
 		}
 	}
 }
@@ -528,13 +698,23 @@ privacy_audit_append_sql(PG_FUNCTION_ARGS)
 }
 
 /*
- * privacy.audit_pending(): how many entries this transaction will chain at
- * commit.
+ * privacy.audit_pending(): how many entries this transaction appended; they
+ * are sealed when it commits.
  */
 Datum
 privacy_audit_pending(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(list_length(pending));
+	PG_RETURN_INT32(list_length(appended));
+}
+
+/*
+ * privacy.audit_seal(): seal every committed entry not sealed yet, waiting
+ * for a concurrent sealer.  Returns how many entries it sealed.
+ */
+Datum
+privacy_audit_seal(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(audit_seal_now(true));
 }
 
 /*
@@ -559,45 +739,96 @@ privacy_audit_guard(PG_FUNCTION_ARGS)
 		op = "TRUNCATE";
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("%s on the audit log is not allowed", op),
-			 errdetail("The audit log is append-only, for every role."),
+			 errmsg("%s on the audit trail is not allowed", op),
+			 errdetail("The audit trail is append-only, for every role."),
 			 errhint("Use privacy.audit_append() to add an entry.")));
 	PG_RETURN_NULL();
 }
 
+/* one row of a verification cursor, copied out of SPI memory */
+typedef struct VerifyEntry
+{
+	int64		seq;
+	uint8		stored[AUDIT_HASH_LEN];
+	uint8		computed[AUDIT_HASH_LEN];
+} VerifyEntry;
+
 /*
- * privacy.audit_verify(anchor_seq, anchor_hash): walk the chain in order and
- * recompute every hash.  Returns whether it holds, how many entries were
- * checked, the first entry that breaks it and why.  With an anchor (a head
- * recorded outside the database earlier), also checks that the entry at
- * anchor_seq still has that hash, which detects a rewritten tail.
+ * Fetch the next entry from the cursor over the log, recomputing its hash.
+ * Returns false at the end.
+ */
+static bool
+next_entry(Portal portal, VerifyEntry *e, MemoryContext cxt)
+{
+	HeapTuple	tup;
+	TupleDesc	td;
+	bool		isnull;
+	char	   *f[9];
+	bytea	   *h;
+	int			k;
+	MemoryContext old;
+
+	SPI_cursor_fetch(portal, true, 1);
+	if (SPI_processed == 0)
+		return false;
+	old = MemoryContextSwitchTo(cxt);
+	tup = SPI_tuptable->vals[0];
+	td = SPI_tuptable->tupdesc;
+	e->seq = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
+	for (k = 0; k < 9; k++)
+		f[k] = SPI_getvalue(tup, td, 4 + k);
+	audit_entry_hash(e->seq,
+					 DatumGetTimestampTz(SPI_getbinval(tup, td, 2, &isnull)),
+					 DatumGetInt64(SPI_getbinval(tup, td, 3, &isnull)),
+					 f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8],
+					 e->computed);
+	h = DatumGetByteaPP(SPI_getbinval(tup, td, 13, &isnull));
+	memset(e->stored, 0, AUDIT_HASH_LEN);
+	if (!isnull && VARSIZE_ANY_EXHDR(h) == AUDIT_HASH_LEN)
+		memcpy(e->stored, VARDATA_ANY(h), AUDIT_HASH_LEN);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(cxt);
+	SPI_freetuptable(SPI_tuptable);
+	return true;
+}
+
+/*
+ * privacy.audit_verify(anchor_seal, anchor_hash): recompute every entry's
+ * hash, check that every seal lists exactly the entries of its range and
+ * matches its hash, and that the seals chain.  Returns whether the trail
+ * holds, how many entries were checked, the first entry (or seal) that
+ * breaks it and why, and how many entries are not sealed yet.  With an
+ * anchor (a seal recorded outside the database), also checks that seal.
  */
 Datum
 privacy_audit_verify(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		result[4];
-	bool		rnulls[4] = {false, false, false, false};
-	Portal		portal;
+	Datum		result[5];
+	bool		rnulls[5] = {false, false, false, false, false};
+	Portal		seals;
+	Portal		entries;
 	SPIPlanPtr	plan;
 	uint8		prev[AUDIT_HASH_LEN];
-	int64		expected = 1;
+	int64		expected_seal = 1;
 	int64		checked = 0;
+	int64		unsealed = 0;
 	int64		broken = 0;
 	char	   *why = NULL;
 	bool		have_anchor = !PG_ARGISNULL(0) && !PG_ARGISNULL(1);
-	int64		anchor_seq = have_anchor ? PG_GETARG_INT64(0) : 0;
+	int64		anchor_seal = have_anchor ? PG_GETARG_INT64(0) : 0;
 	bytea	   *anchor_hash = have_anchor ? PG_GETARG_BYTEA_PP(1) : NULL;
 	bool		anchor_seen = false;
 	MemoryContext rowcxt;
-	MemoryContext oldcxt;
+	VerifyEntry cur;
+	bool		have_cur;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	if (PG_ARGISNULL(0) != PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("an anchor needs both a sequence number and a hash")));
+				 errmsg("an anchor needs both a seal number and a hash")));
 
 	memset(prev, 0, AUDIT_HASH_LEN);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "audit verify rows",
@@ -607,98 +838,154 @@ privacy_audit_verify(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	plan = SPI_prepare("SELECT seq, logged_at, txid::text::int8, session_id, login_role::text, "
 					   " acting_role::text, actor, action, object, subject_type, subject_key, "
-					   " details::text, prev_hash, hash "
-					   "FROM privacy.audit_log ORDER BY seq", 0, NULL);
+					   " details::text, hash FROM privacy.audit_log ORDER BY seq", 0, NULL);
 	if (plan == NULL)
-		elog(ERROR, "could not prepare audit scan");
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+		elog(ERROR, "could not prepare the audit scan");
+	entries = SPI_cursor_open("privacy_verify_entries", plan, NULL, NULL, true);
+	plan = SPI_prepare("SELECT seal_no, seqs, prev_hash, hash, sealed_at, first_seq, last_seq, entries "
+					   "FROM privacy.audit_seal ORDER BY seal_no",
+					   0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the seal scan");
+	seals = SPI_cursor_open("privacy_verify_seals", plan, NULL, NULL, true);
 
+	have_cur = next_entry(entries, &cur, rowcxt);
+
+	/* every seal, with the entries of its range */
 	while (why == NULL)
 	{
-		uint64		i;
+		HeapTuple	tup;
+		TupleDesc	td;
+		bool		isnull;
+		int64		seal_no;
+		TimestampTz sealed_at;
+		int64		first_seq;
+		int64		last_seq;
+		int32		count;
+		ArrayType  *arr;
+		Datum	   *elems;
+		int			nelems;
+		bytea	   *ph;
+		bytea	   *sh;
+		int64	   *seqs;
+		uint8	  **hashes;
+		uint8		calc[AUDIT_HASH_LEN];
+		int			i;
 
-		SPI_cursor_fetch(portal, true, 1000);
+		SPI_cursor_fetch(seals, true, 1);
 		if (SPI_processed == 0)
 			break;
-		for (i = 0; i < SPI_processed && why == NULL; i++)
+		tup = SPI_tuptable->vals[0];
+		td = SPI_tuptable->tupdesc;
+		seal_no = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
+		arr = DatumGetArrayTypePCopy(SPI_getbinval(tup, td, 2, &isnull));
+		ph = DatumGetByteaPCopy(SPI_getbinval(tup, td, 3, &isnull));
+		sh = DatumGetByteaPCopy(SPI_getbinval(tup, td, 4, &isnull));
+		sealed_at = DatumGetTimestampTz(SPI_getbinval(tup, td, 5, &isnull));
+		first_seq = DatumGetInt64(SPI_getbinval(tup, td, 6, &isnull));
+		last_seq = DatumGetInt64(SPI_getbinval(tup, td, 7, &isnull));
+		count = DatumGetInt32(SPI_getbinval(tup, td, 8, &isnull));
+		SPI_freetuptable(SPI_tuptable);
+		deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &elems, NULL, &nelems);
+
+		if (seal_no != expected_seal)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	td = SPI_tuptable->tupdesc;
-			bool		isnull;
-			char	   *f[9];
-			int64		seq;
-			TimestampTz ts;
-			int64		txid;
-			bytea	   *ph;
-			bytea	   *h;
-			uint8		calc[AUDIT_HASH_LEN];
-			int			k;
+			broken = Min(seal_no, expected_seal);
+			why = psprintf("seal %lld is missing", (long long) expected_seal);
+			break;
+		}
+		if (VARSIZE_ANY_EXHDR(ph) != AUDIT_HASH_LEN ||
+			memcmp(VARDATA_ANY(ph), prev, AUDIT_HASH_LEN) != 0)
+		{
+			broken = seal_no;
+			why = psprintf("seal %lld does not link to seal %lld",
+						   (long long) seal_no, (long long) (seal_no - 1));
+			break;
+		}
 
-			oldcxt = MemoryContextSwitchTo(rowcxt);
-			seq = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
-			ts = DatumGetTimestampTz(SPI_getbinval(tup, td, 2, &isnull));
-			txid = DatumGetInt64(SPI_getbinval(tup, td, 3, &isnull));
-			for (k = 0; k < 9; k++)
-				f[k] = SPI_getvalue(tup, td, 4 + k);
-			ph = DatumGetByteaPP(SPI_getbinval(tup, td, 13, &isnull));
-			h = DatumGetByteaPP(SPI_getbinval(tup, td, 14, &isnull));
+		seqs = palloc(sizeof(int64) * Max(nelems, 1));
+		hashes = palloc(sizeof(uint8 *) * Max(nelems, 1));
+		for (i = 0; i < nelems && why == NULL; i++)
+		{
+			int64		want = DatumGetInt64(elems[i]);
 
-			if (seq != expected)
+			if (!have_cur || cur.seq > want)
 			{
-				broken = (seq > expected) ? expected : seq;
-				why = (seq > expected) ?
-					psprintf("entry %lld is missing", (long long) expected) :
-					psprintf("entry %lld appears twice", (long long) seq);
+				broken = want;
+				why = psprintf("entry %lld is missing", (long long) want);
 			}
-			else if (VARSIZE_ANY_EXHDR(ph) != AUDIT_HASH_LEN ||
-					 memcmp(VARDATA_ANY(ph), prev, AUDIT_HASH_LEN) != 0)
+			else if (cur.seq < want)
 			{
-				broken = seq;
-				why = psprintf("entry %lld does not link to entry %lld",
-							   (long long) seq, (long long) (seq - 1));
+				broken = cur.seq;
+				why = psprintf("entry %lld is not in seal %lld",
+							   (long long) cur.seq, (long long) seal_no);
+			}
+			else if (memcmp(cur.stored, cur.computed, AUDIT_HASH_LEN) != 0)
+			{
+				broken = cur.seq;
+				why = psprintf("entry %lld does not match its hash", (long long) cur.seq);
 			}
 			else
 			{
-				audit_entry_hash(seq, ts, txid, f[0], f[1], f[2], f[3], f[4],
-								 f[5], f[6], f[7], f[8], prev, calc);
-				if (VARSIZE_ANY_EXHDR(h) != AUDIT_HASH_LEN ||
-					memcmp(VARDATA_ANY(h), calc, AUDIT_HASH_LEN) != 0)
-				{
-					broken = seq;
-					why = psprintf("entry %lld does not match its hash",
-								   (long long) seq);
-				}
-			}
-			if (why == NULL)
-			{
-				if (have_anchor && seq == anchor_seq)
-				{
-					anchor_seen = true;
-					if (VARSIZE_ANY_EXHDR(anchor_hash) != AUDIT_HASH_LEN ||
-						memcmp(VARDATA_ANY(anchor_hash), calc, AUDIT_HASH_LEN) != 0)
-					{
-						broken = seq;
-						why = psprintf("entry %lld does not match the anchor",
-									   (long long) seq);
-					}
-				}
-				memcpy(prev, calc, AUDIT_HASH_LEN);
-				expected++;
+				seqs[i] = cur.seq;
+				hashes[i] = palloc(AUDIT_HASH_LEN);
+				memcpy(hashes[i], cur.computed, AUDIT_HASH_LEN);
 				checked++;
+				have_cur = next_entry(entries, &cur, rowcxt);
 			}
-			MemoryContextSwitchTo(oldcxt);
-			MemoryContextReset(rowcxt);
 		}
-		SPI_freetuptable(SPI_tuptable);
+		if (why != NULL)
+			break;
+
+		seal_hash(seal_no, sealed_at, prev, nelems, seqs, hashes, calc);
+		if (VARSIZE_ANY_EXHDR(sh) != AUDIT_HASH_LEN ||
+			memcmp(VARDATA_ANY(sh), calc, AUDIT_HASH_LEN) != 0 ||
+			count != nelems || nelems == 0 ||
+			first_seq != seqs[0] || last_seq != seqs[nelems - 1])
+		{
+			broken = seal_no;
+			why = psprintf("seal %lld does not match its hash", (long long) seal_no);
+			break;
+		}
+		if (have_anchor && seal_no == anchor_seal)
+		{
+			anchor_seen = true;
+			if (VARSIZE_ANY_EXHDR(anchor_hash) != AUDIT_HASH_LEN ||
+				memcmp(VARDATA_ANY(anchor_hash), calc, AUDIT_HASH_LEN) != 0)
+			{
+				broken = seal_no;
+				why = psprintf("seal %lld does not match the anchor", (long long) seal_no);
+				break;
+			}
+		}
+		memcpy(prev, calc, AUDIT_HASH_LEN);
+		expected_seal++;
 	}
-	SPI_cursor_close(portal);
+
+	/* entries after the last seal: their own hashes, and a count */
+	while (why == NULL && have_cur)
+	{
+		if (memcmp(cur.stored, cur.computed, AUDIT_HASH_LEN) != 0)
+		{
+			broken = cur.seq;
+			why = psprintf("entry %lld does not match its hash", (long long) cur.seq);
+			break;
+		}
+		checked++;
+		unsealed++;
+		have_cur = next_entry(entries, &cur, rowcxt);
+	}
+
+	SPI_cursor_close(seals);
+	SPI_cursor_close(entries);
 	SPI_finish();
 
 	if (why == NULL && have_anchor && !anchor_seen)
 	{
-		broken = anchor_seq;
-		why = psprintf("the anchor entry %lld is not in the log",
-					   (long long) anchor_seq);
+		broken = anchor_seal;
+		why = psprintf("the anchor seal %lld is not in the trail",
+					   (long long) anchor_seal);
 	}
 
 	result[0] = BoolGetDatum(why == NULL);
@@ -713,5 +1000,6 @@ privacy_audit_verify(PG_FUNCTION_ARGS)
 		result[2] = Int64GetDatum(broken);
 		result[3] = CStringGetTextDatum(why);
 	}
+	result[4] = Int64GetDatum(unsealed);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, result, rnulls)));
 }

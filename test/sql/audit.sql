@@ -21,12 +21,16 @@ SELECT count(*) FROM privacy.audit_log;
 RESET ROLE;
 
 SELECT seq, login_role, acting_role, actor, action, object, subject_type, subject_key, details,
-       length(hash) AS hash_len, prev_hash = '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea AS genesis
+       length(hash) AS hash_len
   FROM privacy.audit_log ORDER BY seq;
-SELECT prev_hash = (SELECT hash FROM privacy.audit_log WHERE seq = 1) AS linked
-  FROM privacy.audit_log WHERE seq = 2;
+-- each committing transaction sealed its entry; the seals chain
+SELECT seal_no, first_seq, last_seq, entries, seqs,
+       prev_hash = '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea AS genesis
+  FROM privacy.audit_seal ORDER BY seal_no;
+SELECT prev_hash = (SELECT hash FROM privacy.audit_seal WHERE seal_no = 1) AS linked
+  FROM privacy.audit_seal WHERE seal_no = 2;
 
--- entries are chained at commit: pending until then, gone with a rollback
+-- an entry is written at once, in the appending transaction, and goes with a rollback
 BEGIN;
 SELECT privacy.audit_append('pending.one');
 SELECT privacy.audit_pending();
@@ -91,15 +95,17 @@ DROP ROLE audit_owner;
 SELECT valid, entries FROM privacy.audit_verify();
 
 -- an anchor kept outside the database
-SELECT seq AS anchor_seq, hash AS anchor_hash FROM privacy.audit_head() \gset
-SELECT valid FROM privacy.audit_verify(:anchor_seq, :'anchor_hash');
-SELECT valid, reason FROM privacy.audit_verify(:anchor_seq, '\x00'::bytea);
+SELECT seal_no AS anchor_seal, hash AS anchor_hash FROM privacy.audit_head() \gset
+SELECT valid FROM privacy.audit_verify(:anchor_seal, :'anchor_hash');
+SELECT valid, reason FROM privacy.audit_verify(:anchor_seal, '\x00'::bytea);
 SELECT valid, reason FROM privacy.audit_verify(999, :'anchor_hash');
 SELECT privacy.audit_verify(1, NULL);
 
--- tampering by a superuser who disables the guard is detected
+-- tampering by a superuser who disables the guards is detected
 ALTER TABLE privacy.audit_log DISABLE TRIGGER USER;
+ALTER TABLE privacy.audit_seal DISABLE TRIGGER USER;
 CREATE TEMP TABLE saved AS SELECT * FROM privacy.audit_log;
+CREATE TEMP TABLE saved_seals AS SELECT * FROM privacy.audit_seal;
 
 -- 1. an edited entry
 UPDATE privacy.audit_log SET subject_key = '1002' WHERE seq = 1;
@@ -117,21 +123,33 @@ SELECT * FROM privacy.audit_verify();
 INSERT INTO privacy.audit_log SELECT * FROM saved WHERE seq = 2;
 SELECT valid FROM privacy.audit_verify();
 
--- 3. an entry inserted in the middle, renumbering those after it
-DELETE FROM privacy.audit_log WHERE seq >= 2;
+-- 3. an entry inserted in the middle, with a correct hash of its own, under
+--    the number of an entry that was rolled back
 INSERT INTO privacy.audit_log
-SELECT seq + 1, logged_at, txid, session_id, login_role, acting_role, actor, action, object,
-       subject_type, subject_key, details, prev_hash, hash
-  FROM saved WHERE seq >= 2;
-INSERT INTO privacy.audit_log
-SELECT 2, logged_at, txid, session_id, login_role, acting_role, actor, 'forged', object,
-       subject_type, subject_key, details, prev_hash, hash
-  FROM saved WHERE seq = 2;
+SELECT s.n, logged_at, txid, session_id, login_role, acting_role, actor, 'forged', object,
+       subject_type, subject_key, details, hash
+  FROM saved, (SELECT min(n) AS n FROM generate_series(1, (SELECT max(seq) FROM saved)) n
+                WHERE n NOT IN (SELECT seq FROM saved)) s
+ WHERE saved.seq = 1;
 SELECT * FROM privacy.audit_verify();
-DELETE FROM privacy.audit_log;
-INSERT INTO privacy.audit_log SELECT * FROM saved;
+DELETE FROM privacy.audit_log WHERE action = 'forged';
 
--- 4. truncate and rebuild without one entry
+-- 4. an edited seal, a deleted seal
+UPDATE privacy.audit_seal SET sealed_at = sealed_at + interval '1 day' WHERE seal_no = 2;
+SELECT * FROM privacy.audit_verify();
+UPDATE privacy.audit_seal s SET sealed_at = v.sealed_at FROM saved_seals v WHERE s.seal_no = v.seal_no;
+UPDATE privacy.audit_seal SET last_seq = last_seq + 1 WHERE seal_no = 2;
+SELECT * FROM privacy.audit_verify();
+UPDATE privacy.audit_seal s SET last_seq = v.last_seq FROM saved_seals v WHERE s.seal_no = v.seal_no;
+UPDATE privacy.audit_seal SET hash = (SELECT hash FROM saved_seals WHERE seal_no = 1) WHERE seal_no = 2;
+SELECT * FROM privacy.audit_verify();
+UPDATE privacy.audit_seal s SET hash = v.hash FROM saved_seals v WHERE s.seal_no = v.seal_no;
+DELETE FROM privacy.audit_seal WHERE seal_no = 2;
+SELECT * FROM privacy.audit_verify();
+INSERT INTO privacy.audit_seal SELECT * FROM saved_seals WHERE seal_no = 2;
+SELECT valid FROM privacy.audit_verify();
+
+-- 5. truncate and rebuild without one entry
 TRUNCATE privacy.audit_log;
 INSERT INTO privacy.audit_log SELECT * FROM saved WHERE action <> 'sub.kept';
 SELECT * FROM privacy.audit_verify();
@@ -139,21 +157,26 @@ SELECT * FROM privacy.audit_verify();
 TRUNCATE privacy.audit_log;
 INSERT INTO privacy.audit_log
 SELECT row_number() OVER (ORDER BY seq), logged_at, txid, session_id, login_role, acting_role,
-       actor, action, object, subject_type, subject_key, details, prev_hash, hash
+       actor, action, object, subject_type, subject_key, details, hash
   FROM saved WHERE action <> 'sub.kept';
 SELECT * FROM privacy.audit_verify();
 
--- restored as it was, the chain holds again
+-- restored as it was, the trail holds again
 TRUNCATE privacy.audit_log;
 INSERT INTO privacy.audit_log SELECT * FROM saved;
 ALTER TABLE privacy.audit_log ENABLE ALWAYS TRIGGER audit_log_append_only;
 ALTER TABLE privacy.audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;
+ALTER TABLE privacy.audit_seal ENABLE ALWAYS TRIGGER audit_seal_append_only;
+ALTER TABLE privacy.audit_seal ENABLE ALWAYS TRIGGER audit_seal_no_truncate;
 DELETE FROM privacy.audit_log WHERE seq = 1;
-SELECT valid FROM privacy.audit_verify(:anchor_seq, :'anchor_hash');
+DELETE FROM privacy.audit_seal WHERE seal_no = 1;
+SELECT valid FROM privacy.audit_verify(:anchor_seal, :'anchor_hash');
 
 -- appending continues the restored chain
 SELECT privacy.audit_append('after.restore');
-SELECT valid, entries = (SELECT max(seq) FROM privacy.audit_log) AS all_checked FROM privacy.audit_verify();
+SELECT valid, unsealed, entries = (SELECT count(*) FROM privacy.audit_log) AS all_checked FROM privacy.audit_verify();
+-- privacy.audit_seal() seals what a busy sealer left; here nothing is left
+SELECT privacy.audit_seal();
 
 -- repeatable read and serializable transactions chain onto the newest head
 BEGIN ISOLATION LEVEL SERIALIZABLE;
