@@ -542,6 +542,9 @@ CREATE TRIGGER scope_grant_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON @extschema@.scope_grant FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.registry_changed();
 CREATE TRIGGER registered_table_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON @extschema@.registered_table FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.registry_changed();
+CREATE TRIGGER table_subject_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON @extschema@.table_subject FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.registry_changed();
+ALTER TABLE @extschema@.table_subject ENABLE ALWAYS TRIGGER table_subject_changed;
 ALTER TABLE @extschema@.scope_grant ENABLE ALWAYS TRIGGER scope_grant_changed;
 ALTER TABLE @extschema@.registered_table ENABLE ALWAYS TRIGGER registered_table_changed;
 
@@ -580,6 +583,20 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._require_admin() IS
 'Raise unless the calling role is a member of privacy.admin_role (or a superuser)';
 
+CREATE FUNCTION @extschema@._calling_role()
+RETURNS regrole
+AS 'MODULE_PATHNAME', 'privacy_calling_role'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._calling_role() IS
+'The current role of the caller (SET ROLE), also inside security definer functions';
+
+CREATE FUNCTION @extschema@._calling_role_is_admin()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'privacy_calling_role_is_admin'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._calling_role_is_admin() IS
+'Whether the caller is a member of privacy.admin_role (or a superuser)';
+
 CREATE FUNCTION @extschema@._column_type(tbl regclass, col name)
 RETURNS regtype
 LANGUAGE plpgsql STABLE
@@ -599,6 +616,21 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@._column_type(regclass, name) IS
 'Type of a column, or an undefined_column error';
+
+CREATE FUNCTION @extschema@._valid_scope(scope text, typ regtype)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('SELECT %L::%s', scope, typ);
+    RETURN true;
+EXCEPTION WHEN data_exception THEN
+    RETURN false;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._valid_scope(text, regtype) IS
+'Whether a scope is a valid value of a scope column''s type';
 
 
 CREATE FUNCTION @extschema@.register_subject_type(
@@ -816,8 +848,21 @@ BEGIN
     ELSIF (scope_column IS NOT NULL OR scope_through IS NOT NULL)
           AND (reg.scope_column IS DISTINCT FROM scope_column OR reg.scope_parent IS DISTINCT FROM scope_through) THEN
         RAISE EXCEPTION 'table "%" is already scoped by %', tbl,
-                        coalesce(format('column "%s"', reg.scope_column), format('table "%s"', reg.scope_parent))
+                        CASE WHEN reg.scope_column IS NOT NULL THEN format('column "%s"', reg.scope_column)
+                             ELSE format('table "%s"', reg.scope_parent) END
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- scopes granted before this column existed must be values of its type
+    IF scope_column IS NOT NULL THEN
+        FOR n IN SELECT 1 FROM privacy.scope_grant g
+                  WHERE g.scope_kind = register_table.scope_kind AND g.scope <> '*'
+                    AND NOT privacy._valid_scope(g.scope, privacy._column_type(tbl, scope_column)) LOOP
+            RAISE EXCEPTION 'a granted scope of kind "%" is not a valid value for column "%" of "%"',
+                            register_table.scope_kind, scope_column, tbl
+                USING ERRCODE = 'invalid_text_representation',
+                      HINT = 'Revoke it with privacy.revoke_scope() first; privacy.scope_grant lists the grants.';
+        END LOOP;
     END IF;
 
     BEGIN
@@ -928,12 +973,11 @@ BEGIN
            x.via::regclass[],
            x.scol,
            -- without a scope column of its own, a table is scoped through the table it references
+           -- (the referenced table comes earlier in this list, so it is
+           -- registered, and scoped, first)
            CASE WHEN x.scol IS NULL AND x.depth > 0
                      AND (SELECT count(*) FROM pg_constraint c
                            WHERE c.contype = 'f' AND c.conrelid = x.relid AND c.confrelid = x.via[1]) = 1
-                     AND (EXISTS (SELECT FROM scoped y WHERE y.relid = x.via[1] AND y.scol IS NOT NULL)
-                          OR EXISTS (SELECT FROM privacy.registered_table r
-                                      WHERE r.relid = x.via[1] AND r.scope_kind IS NOT NULL))
                 THEN x.via[1]::regclass END,
            EXISTS (SELECT FROM privacy.table_subject t WHERE t.relid = x.relid AND t.subject_type = st.name),
            CASE WHEN x.depth = 0 THEN 'the subject type''s own table'
@@ -968,15 +1012,16 @@ BEGIN
     END IF;
     -- the scope must be a value of every scope column of its kind
     IF scope <> '*' THEN
-        FOR col IN SELECT r.relid, r.scope_column FROM privacy.registered_table r
-                    WHERE r.scope_kind = grant_scope.scope_kind AND r.scope_column IS NOT NULL LOOP
-            BEGIN
-                EXECUTE format('SELECT %L::%s', scope, privacy._column_type(col.relid, col.scope_column));
-            EXCEPTION WHEN data_exception THEN
+        FOR col IN SELECT r.relid, r.scope_column, a.atttypid::regtype AS typ
+                     FROM privacy.registered_table r
+                     JOIN pg_attribute a ON a.attrelid = r.relid AND a.attname = r.scope_column
+                                        AND a.attnum > 0 AND NOT a.attisdropped
+                    WHERE r.scope_kind = grant_scope.scope_kind LOOP
+            IF NOT privacy._valid_scope(scope, col.typ) THEN
                 RAISE EXCEPTION 'scope "%" is not a valid value for column "%" of "%"',
                                 scope, col.scope_column, col.relid
                     USING ERRCODE = 'invalid_text_representation';
-            END;
+            END IF;
         END LOOP;
     END IF;
     INSERT INTO privacy.scope_grant (role, scope_kind, scope, granted_by)
@@ -1017,12 +1062,14 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT g.scope_kind, g.scope, g.role
-      FROM privacy.scope_grant g
-     WHERE pg_has_role(coalesce(role_scopes.role, session_user::regrole), g.role, 'USAGE')
+      FROM privacy.scope_grant g,
+           (SELECT coalesce(role_scopes.role, privacy._calling_role()) AS who) w
+     WHERE pg_has_role(w.who, g.role, 'USAGE')
+       AND (w.who = privacy._calling_role() OR privacy._calling_role_is_admin())
      ORDER BY 1, 2, 3
 $$;
 COMMENT ON FUNCTION @extschema@.role_scopes(regrole) IS
-'The scopes a role holds, directly or through membership';
+'The scopes a role (by default the current one) holds, directly or through membership; other roles'' only for the admin';
 
 CREATE VIEW @extschema@.registry AS
 SELECT t.relid AS tbl, t.subject_type, t.key_column, t.via, r.scope_kind, r.scope_column,
@@ -1075,12 +1122,12 @@ AS $$
 DECLARE
     d record;
 BEGIN
-    FOR d IN SELECT objid FROM pg_event_trigger_dropped_objects()
+    FOR d IN SELECT objid, object_identity FROM pg_event_trigger_dropped_objects()
               WHERE classid = 'pg_class'::regclass AND objsubid = 0 LOOP
         IF EXISTS (SELECT FROM privacy.registered_table WHERE relid::oid = d.objid) THEN
             DELETE FROM privacy.table_subject WHERE relid::oid = d.objid;
             DELETE FROM privacy.registered_table WHERE relid::oid = d.objid;
-            PERFORM privacy.audit_append('registry.dropped', d.objid::text);
+            PERFORM privacy.audit_append('registry.dropped', d.object_identity);
         END IF;
         DELETE FROM privacy.table_subject t USING privacy.subject_type s
          WHERE t.subject_type = s.name AND s.root_table::oid = d.objid;

@@ -39,6 +39,7 @@
 #include "nodes/makefuncs.h"
 #include "catalog/namespace.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
 #include "access/relation.h"
@@ -686,7 +687,7 @@ ddl_guard(Node *parsetree)
 					{
 						case AT_DisableRowSecurity:
 						case AT_NoForceRowSecurity:
-							if (t != NULL && t->scope_column != NULL)
+							if (t != NULL && t->scoped)
 								require_admin_for("turn off row-level security", relid);
 							break;
 						case AT_DropColumn:
@@ -723,10 +724,10 @@ ddl_guard(Node *parsetree)
 
 						names = list_truncate(names, list_length(names) - 1);
 						relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
-						if (OidIsValid(relid) && strcmp(policy, "privacy_scope") == 0 &&
-							privacy_registered_table(relid) != NULL)
+						if (OidIsValid(relid) && privacy_registered_table(relid) != NULL)
 						{
-							require_admin_for("drop policy \"privacy_scope\"", relid);
+							if (strcmp(policy, "privacy_scope") == 0)
+								require_admin_for("drop policy \"privacy_scope\"", relid);
 							change = palloc0(sizeof(GuardedChange));
 							change->what = "DROP POLICY";
 						}
@@ -762,8 +763,12 @@ ddl_guard(Node *parsetree)
 				CreatePolicyStmt *stmt = (CreatePolicyStmt *) parsetree;
 
 				relid = RangeVarGetRelid(stmt->table, NoLock, true);
-				if (OidIsValid(relid) && privacy_registered_table(relid) != NULL)
+				t = OidIsValid(relid) ? privacy_registered_table(relid) : NULL;
+				if (t != NULL)
 				{
+					/* a permissive policy would widen what the scope allows */
+					if (t->scoped)
+						require_admin_for("create a policy", relid);
 					change = palloc0(sizeof(GuardedChange));
 					change->what = "CREATE POLICY";
 				}
@@ -795,10 +800,13 @@ ddl_guard(Node *parsetree)
 					return NULL;
 				if (stmt->renameType == OBJECT_POLICY)
 				{
-					if (strcmp(stmt->subname, "privacy_scope") == 0 &&
-						privacy_registered_table(relid) != NULL)
+					if (privacy_registered_table(relid) == NULL)
+						return NULL;
+					if (strcmp(stmt->subname, "privacy_scope") == 0)
 						require_admin_for("rename policy \"privacy_scope\"", relid);
-					return NULL;
+					change = palloc0(sizeof(GuardedChange));
+					change->what = "RENAME POLICY";
+					break;
 				}
 				if (is_extension_catalog(relid))
 					require_admin_for("rename a catalog of pg_privacy", relid);
@@ -843,12 +851,8 @@ ddl_after(GuardedChange *change)
 		values[0] = ObjectIdGetDatum(change->relid);
 		values[1] = CStringGetTextDatum(change->renamed_from);
 		values[2] = CStringGetTextDatum(change->renamed_to);
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute_with_args("SELECT privacy._rename_column($1::regclass, $2::name, $3::name)",
-								  3, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not follow the rename in the privacy registry");
-		SPI_finish();
+		privacy_registry_exec("SELECT privacy._rename_column($1::regclass, $2::name, $3::name)",
+							  3, argtypes, values);
 	}
 
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
@@ -883,10 +887,25 @@ privacy_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	Node	   *parsetree = pstmt->utilityStmt;
 	CreateStmt *create = NULL;
 	GuardedChange *change;
+	List	   *dropped_roles = NIL;
 
 	change = ddl_guard(parsetree);
 	if (IsA(parsetree, CreateStmt) && ((CreateStmt *) parsetree)->partspec != NULL)
 		create = (CreateStmt *) copyObject(parsetree);
+	if (IsA(parsetree, DropRoleStmt) && OidIsValid(privacy_schema_oid()))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((DropRoleStmt *) parsetree)->roles)
+		{
+			RoleSpec   *spec = (RoleSpec *) lfirst(lc);
+			Oid			roleid = (spec->roletype == ROLESPEC_CSTRING) ?
+			get_role_oid(spec->rolename, true) : InvalidOid;
+
+			if (OidIsValid(roleid))
+				dropped_roles = lappend_oid(dropped_roles, roleid);
+		}
+	}
 
 	if (prev_ProcessUtility_hook)
 		prev_ProcessUtility_hook(pstmt, queryString, readOnlyTree, context,
@@ -897,6 +916,22 @@ privacy_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (change != NULL)
 		ddl_after(change);
+
+	/* a dropped role's scopes go with it (a new role could get its OID) */
+	if (dropped_roles != NIL)
+	{
+		ListCell   *lc;
+
+		foreach(lc, dropped_roles)
+		{
+			Oid			argtypes[1] = {OIDOID};
+			Datum		values[1];
+
+			values[0] = ObjectIdGetDatum(lfirst_oid(lc));
+			privacy_registry_exec("DELETE FROM privacy.scope_grant WHERE role::oid = $1",
+								  1, argtypes, values);
+		}
+	}
 
 	if (create != NULL && OidIsValid(privacy_bsn_type_oid()) &&
 		!privacy_bsn_authorized())

@@ -44,12 +44,14 @@ typedef struct PrivacyRegisteredTable
 {
 	Oid			relid;
 	char	   *scope_column;	/* NULL when not scoped */
-	char	   *key_columns;	/* comma-separated subject key columns, or NULL */
+	char	   *key_columns;	/* comma-separated key and foreign-key columns, or NULL */
+	bool		scoped;			/* has a privacy_scope policy */
 } PrivacyRegisteredTable;
 
 extern void privacy_registry_init(void);
 extern bool privacy_role_is_admin(Oid roleid);
 extern PrivacyRegisteredTable *privacy_registered_table(Oid relid);
+extern void privacy_registry_exec(const char *sql, int nargs, Oid *argtypes, Datum *values);
 
 /* hooks (hooks.c) */
 extern void privacy_hooks_init(void);

@@ -62,8 +62,11 @@ static List *registered_tables = NIL;	/* of PrivacyRegisteredTable */
 /* the catalogs whose changes reset everything */
 static Oid	scope_grant_relid = InvalidOid;
 static Oid	registered_table_relid = InvalidOid;
+static Oid	table_subject_relid = InvalidOid;
 
 PG_FUNCTION_INFO_V1(privacy_require_admin);
+PG_FUNCTION_INFO_V1(privacy_calling_role);
+PG_FUNCTION_INFO_V1(privacy_calling_role_is_admin);
 PG_FUNCTION_INFO_V1(privacy_registry_changed);
 PG_FUNCTION_INFO_V1(privacy_scope_all);
 PG_FUNCTION_INFO_V1(privacy_scope_values);
@@ -90,7 +93,7 @@ registry_relcache_cb(Datum arg, Oid relid)
 	if (scope_entries == NIL && !tables_valid)
 		return;
 	if (relid == InvalidOid || relid == scope_grant_relid ||
-		relid == registered_table_relid)
+		relid == registered_table_relid || relid == table_subject_relid)
 		registry_reset();
 }
 
@@ -157,6 +160,25 @@ privacy_require_admin(PG_FUNCTION_ARGS)
 }
 
 /*
+ * privacy._calling_role(): the caller's current role, also inside security
+ * definer functions.
+ */
+Datum
+privacy_calling_role(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_OID(GetOuterUserId());
+}
+
+/*
+ * privacy._calling_role_is_admin(): may the caller administer the registry?
+ */
+Datum
+privacy_calling_role_is_admin(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(privacy_role_is_admin(GetOuterUserId()));
+}
+
+/*
  * privacy.registry_changed(): statement trigger on the scope and registry
  * catalogs.  Sends an invalidation for the catalog, which every backend
  * (this one at its next command) turns into a reset of its scope cache and
@@ -197,6 +219,7 @@ catalog_query(const char *sql, int nargs, Oid *argtypes, Datum *values)
 
 	scope_grant_relid = get_relname_relid("scope_grant", nsp);
 	registered_table_relid = get_relname_relid("registered_table", nsp);
+	table_subject_relid = get_relname_relid("table_subject", nsp);
 	if (!OidIsValid(scope_grant_relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -218,7 +241,16 @@ catalog_query(const char *sql, int nargs, Oid *argtypes, Datum *values)
 	}
 	PG_TRY();
 	{
-		if (SPI_execute_with_args(sql, nargs, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+		/*
+		 * Read the newest committed state, not the transaction's snapshot:
+		 * the cache outlives the transaction, and a REPEATABLE READ snapshot
+		 * could be older than a revoke whose invalidation already arrived.
+		 */
+		if (plan == NULL ||
+			SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(),
+								 InvalidSnapshot, true, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the privacy registry");
 	}
 	PG_FINALLY();
@@ -226,6 +258,44 @@ catalog_query(const char *sql, int nargs, Oid *argtypes, Datum *values)
 		SetUserIdAndSecContext(save_userid, save_sec);
 		if (pushed)
 			PopActiveSnapshot();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * privacy_registry_exec: run a statement that changes the registry, as the
+ * owner of its catalogs (the DDL guard's follow-ups run for table owners who
+ * have no rights on them).
+ */
+void
+privacy_registry_exec(const char *sql, int nargs, Oid *argtypes, Datum *values)
+{
+	Oid			nsp = privacy_schema_oid();
+	Oid			relid = get_relname_relid("registered_table", nsp);
+	HeapTuple	tup;
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0) < 0)
+			elog(ERROR, "could not update the privacy registry");
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
 	}
 	PG_END_TRY();
 }
@@ -391,10 +461,12 @@ privacy_registered_table(Oid relid)
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		catalog_query("SELECT r.relid::oid, r.scope_column::text, "
-					  "  array_to_string(array_agg(t.key_column) FILTER (WHERE t.key_column IS NOT NULL), ',') "
+					  "  array_to_string(array_agg(t.key_column) FILTER (WHERE t.key_column IS NOT NULL) "
+					  "    || coalesce(r.scope_fk_columns, '{}'), ','), "
+					  "  r.scope_kind IS NOT NULL "
 					  "FROM privacy.registered_table r "
 					  "LEFT JOIN privacy.table_subject t ON t.relid = r.relid "
-					  "GROUP BY r.relid, r.scope_column", 0, NULL, NULL);
+					  "GROUP BY r.relid, r.scope_column, r.scope_fk_columns, r.scope_kind", 0, NULL, NULL);
 		old = MemoryContextSwitchTo(registry_context());
 		registered_tables = NIL;
 		for (i = 0; i < SPI_processed; i++)
@@ -408,6 +480,8 @@ privacy_registered_table(Oid relid)
 			t->scope_column = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
 			keys = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
 			t->key_columns = keys ? pstrdup(keys) : NULL;
+			t->scoped = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i],
+												  SPI_tuptable->tupdesc, 4, &isnull));
 			registered_tables = lappend(registered_tables, t);
 		}
 		tables_valid = true;
