@@ -697,7 +697,14 @@ BEGIN
     IF EXISTS (SELECT FROM pg_policy WHERE polrelid = tbl AND polname = 'privacy_scope') THEN
         EXECUTE format('DROP POLICY privacy_scope ON %s', tbl);
     END IF;
-    EXECUTE format('CREATE POLICY privacy_scope ON %s AS PERMISSIVE FOR ALL TO PUBLIC USING (%s) WITH CHECK (%s)',
+    -- The scope is a restrictive policy, so that no permissive policy of the
+    -- table (present or added later) can widen it; privacy_base is the
+    -- permissive policy that row-level security needs to show any row.
+    IF NOT EXISTS (SELECT FROM pg_policy WHERE polrelid = tbl AND polname = 'privacy_base') THEN
+        EXECUTE format('CREATE POLICY privacy_base ON %s AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)',
+                       tbl);
+    END IF;
+    EXECUTE format('CREATE POLICY privacy_scope ON %s AS RESTRICTIVE FOR ALL TO PUBLIC USING (%s) WITH CHECK (%s)',
                    tbl, expr, expr);
 END
 $$;
@@ -911,6 +918,7 @@ BEGIN
         DELETE FROM privacy.registered_table WHERE relid = tbl;
         IF reg.scope_kind IS NOT NULL THEN
             EXECUTE format('DROP POLICY IF EXISTS privacy_scope ON %s', tbl);
+            EXECUTE format('DROP POLICY IF EXISTS privacy_base ON %s', tbl);
             IF NOT reg.rls_was_forced THEN
                 EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', tbl);
             END IF;
@@ -975,9 +983,13 @@ BEGIN
            -- without a scope column of its own, a table is scoped through the table it references
            -- (the referenced table comes earlier in this list, so it is
            -- registered, and scoped, first)
+           -- (only when the chain ends at a scoped root table)
            CASE WHEN x.scol IS NULL AND x.depth > 0
                      AND (SELECT count(*) FROM pg_constraint c
                            WHERE c.contype = 'f' AND c.conrelid = x.relid AND c.confrelid = x.via[1]) = 1
+                     AND (EXISTS (SELECT FROM scoped y WHERE y.depth = 0 AND y.scol IS NOT NULL)
+                          OR EXISTS (SELECT FROM privacy.registered_table r
+                                      WHERE r.relid = st.root_table AND r.scope_kind IS NOT NULL))
                 THEN x.via[1]::regclass END,
            EXISTS (SELECT FROM privacy.table_subject t WHERE t.relid = x.relid AND t.subject_type = st.name),
            CASE WHEN x.depth = 0 THEN 'the subject type''s own table'
@@ -1132,6 +1144,12 @@ BEGIN
         DELETE FROM privacy.table_subject t USING privacy.subject_type s
          WHERE t.subject_type = s.name AND s.root_table::oid = d.objid;
         DELETE FROM privacy.subject_type WHERE root_table::oid = d.objid;
+        -- tables left without a subject type, or scoped through the dropped
+        -- table, are no longer registered (their row-level security stays
+        -- forced: without a policy nobody but a superuser sees their rows)
+        DELETE FROM privacy.registered_table r
+         WHERE NOT EXISTS (SELECT FROM privacy.table_subject t WHERE t.relid = r.relid)
+            OR r.scope_parent::oid = d.objid;
     END LOOP;
 END
 $$;

@@ -726,8 +726,8 @@ ddl_guard(Node *parsetree)
 						relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
 						if (OidIsValid(relid) && privacy_registered_table(relid) != NULL)
 						{
-							if (strcmp(policy, "privacy_scope") == 0)
-								require_admin_for("drop policy \"privacy_scope\"", relid);
+							if (strcmp(policy, "privacy_scope") == 0 || strcmp(policy, "privacy_base") == 0)
+								require_admin_for(psprintf("drop policy \"%s\"", policy), relid);
 							change = palloc0(sizeof(GuardedChange));
 							change->what = "DROP POLICY";
 						}
@@ -748,10 +748,10 @@ ddl_guard(Node *parsetree)
 				AlterPolicyStmt *stmt = (AlterPolicyStmt *) parsetree;
 
 				relid = RangeVarGetRelid(stmt->table, NoLock, true);
-				if (OidIsValid(relid) && strcmp(stmt->policy_name, "privacy_scope") == 0 &&
+				if (OidIsValid(relid) && (strcmp(stmt->policy_name, "privacy_scope") == 0 || strcmp(stmt->policy_name, "privacy_base") == 0) &&
 					privacy_registered_table(relid) != NULL)
 				{
-					require_admin_for("alter policy \"privacy_scope\"", relid);
+					require_admin_for(psprintf("alter policy \"%s\"", stmt->policy_name), relid);
 					change = palloc0(sizeof(GuardedChange));
 					change->what = "ALTER POLICY";
 				}
@@ -802,8 +802,8 @@ ddl_guard(Node *parsetree)
 				{
 					if (privacy_registered_table(relid) == NULL)
 						return NULL;
-					if (strcmp(stmt->subname, "privacy_scope") == 0)
-						require_admin_for("rename policy \"privacy_scope\"", relid);
+					if (strcmp(stmt->subname, "privacy_scope") == 0 || strcmp(stmt->subname, "privacy_base") == 0)
+						require_admin_for(psprintf("rename policy \"%s\"", stmt->subname), relid);
 					change = palloc0(sizeof(GuardedChange));
 					change->what = "RENAME POLICY";
 					break;

@@ -462,7 +462,10 @@ privacy_registered_table(Oid relid)
 			elog(ERROR, "SPI_connect failed");
 		catalog_query("SELECT r.relid::oid, r.scope_column::text, "
 					  "  array_to_string(array_agg(t.key_column) FILTER (WHERE t.key_column IS NOT NULL) "
-					  "    || coalesce(r.scope_fk_columns, '{}'), ','), "
+					  "    || coalesce(r.scope_fk_columns, '{}') "
+					  "    || coalesce((SELECT array_agg(c) FROM privacy.table_subject p, "
+					  "                   jsonb_array_elements_text(p.via_columns->0->'columns') c "
+					  "                  WHERE p.relid = r.relid)::name[], '{}'), ','), "
 					  "  r.scope_kind IS NOT NULL "
 					  "FROM privacy.registered_table r "
 					  "LEFT JOIN privacy.table_subject t ON t.relid = r.relid "

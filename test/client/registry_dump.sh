@@ -117,7 +117,7 @@ ok $? "the source registry scopes timesheets through placements, by name"
 echo "$src_catalogs" | grep -q '^scope_grant|(rd_region,branch,20,'
 ok $? "the source grants name their roles"
 src_policies=$(q "$SRC" "$POLICIES")
-[ "$(echo "$src_policies" | grep -c '|t|t|privacy_scope|t|\*|{-}|')" -eq 4 ]
+[ "$(echo "$src_policies" | grep -c '|t|t|privacy_scope|f|\*|{-}|')" -eq 4 ]
 ok $? "the source has 4 forced privacy_scope policies"
 
 declare -A src_counts
@@ -167,7 +167,7 @@ echo "$plan" | grep -q "branch_id = ANY ('{12}'::smallint\[\])"
 ok $? "in the restored database the clerk's scope is folded into a constant"
 
 out=$(qr rd_clerk "$DST" "INSERT INTO staff.candidates VALUES (1000, 'x', 1)" 2>&1)
-echo "$out" | grep -q 'new row violates row-level security policy for table "candidates"'
+echo "$out" | grep -q 'new row violates row-level security policy "privacy_scope" for table "candidates"'
 ok $? "in the restored database the clerk may not insert into another branch"
 out=$(psql -X -q -At -U rd_owner -d "$DST" -c "ALTER TABLE staff.candidates DISABLE ROW LEVEL SECURITY" 2>&1)
 echo "$out" | grep -q 'permission denied to turn off row-level security on "candidates"'

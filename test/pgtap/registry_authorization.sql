@@ -20,7 +20,7 @@
 -- (one's own scopes; other roles' only for the admin), the scopes of a
 -- dropped role, and the 'bypass roles' row of privacy.status().
 BEGIN;
-SELECT plan(165);
+SELECT plan(166);
 
 SET client_min_messages = warning;
 
@@ -233,9 +233,13 @@ SELECT matches((SELECT pg_get_expr(polqual, polrelid) FROM pg_policy
                '^\(privacy\.scope_all\(''branch''::text\) OR \(candidate_id IN \( SELECT candidates\.id\s+FROM ra\.candidates\)\)\)$',
                'the policy of a table scoped through its parent');
 SELECT is((SELECT count(*)::int FROM pg_policy WHERE polname = 'privacy_scope'
-              AND polrelid::regclass::text LIKE 'ra.%' AND polpermissive AND polcmd = '*'
+              AND polrelid::regclass::text LIKE 'ra.%' AND NOT polpermissive AND polcmd = '*'
               AND polroles = '{0}'),
-          7, 'seven permissive policies for all commands and every role');
+          7, 'seven restrictive scope policies for all commands and every role');
+SELECT is((SELECT count(*)::int FROM pg_policy WHERE polname = 'privacy_base'
+              AND polrelid::regclass::text LIKE 'ra.%' AND polpermissive AND polcmd = '*'
+              AND polroles = '{0}' AND pg_get_expr(polqual, polrelid) = 'true'),
+          7, 'seven permissive base policies that let the scope decide');
 
 -------------------------------------------------------------------------------
 -- 2. scopes
@@ -398,27 +402,27 @@ SET ROLE ra_clerk_utrecht;
 SELECT is(pg_temp.affected($$INSERT INTO ra.candidates VALUES (100, 'Olga', 12)$$), 1::bigint,
           'the Utrecht clerk inserts a candidate of branch 12');
 SELECT throws_ok($$INSERT INTO ra.candidates VALUES (101, 'Piet', 1)$$, '42501',
-                 'new row violates row-level security policy for table "candidates"',
+                 'new row violates row-level security policy "privacy_scope" for table "candidates"',
                  'the Utrecht clerk may not insert a candidate of branch 1');
 SELECT throws_ok($$INSERT INTO ra.placement_contacts VALUES (2, 2, 1)$$, '42501',
-                 'new row violates row-level security policy for table "placement_contacts"',
+                 'new row violates row-level security policy "privacy_scope" for table "placement_contacts"',
                  'the Utrecht clerk may not insert a placement contact of branch 1');
 SELECT throws_ok($$UPDATE ra.candidates SET branch_id = 1 WHERE id = 1$$, '42501',
-                 'new row violates row-level security policy for table "candidates"',
+                 'new row violates row-level security policy "privacy_scope" for table "candidates"',
                  'the Utrecht clerk may not move a candidate to branch 1');
 SELECT throws_ok($$UPDATE ra.placements SET branch_id = 20 WHERE id = 2$$, '42501',
-                 'new row violates row-level security policy for table "placements"',
+                 'new row violates row-level security policy "privacy_scope" for table "placements"',
                  'the Utrecht clerk may not move a placement to branch 20');
 SELECT is(pg_temp.affected($$INSERT INTO ra.documents VALUES (100, 3, 'reference')$$), 1::bigint,
           'the Utrecht clerk adds a document to an Utrecht candidate');
 SELECT throws_ok($$INSERT INTO ra.documents VALUES (101, 4, 'reference')$$, '42501',
-                 'new row violates row-level security policy for table "documents"',
+                 'new row violates row-level security policy "privacy_scope" for table "documents"',
                  'the Utrecht clerk may not add a document to an Amsterdam candidate');
 SELECT throws_ok($$UPDATE ra.documents SET candidate_id = 4 WHERE id = 1$$, '42501',
-                 'new row violates row-level security policy for table "documents"',
+                 'new row violates row-level security policy "privacy_scope" for table "documents"',
                  'the Utrecht clerk may not move a document to an Amsterdam candidate');
 SELECT throws_ok($$INSERT INTO ra.timesheets VALUES (100, 3, 1)$$, '42501',
-                 'new row violates row-level security policy for table "timesheets"',
+                 'new row violates row-level security policy "privacy_scope" for table "timesheets"',
                  'the Utrecht clerk may not add a timesheet to an Amsterdam placement');
 SELECT is(pg_temp.affected($$INSERT INTO ra.timesheets VALUES (100, 6, 1)$$), 1::bigint,
           'the Utrecht clerk adds a timesheet to an Utrecht placement of an Amsterdam candidate');
@@ -426,14 +430,14 @@ SET ROLE ra_manager;
 SELECT is(pg_temp.affected($$INSERT INTO ra.candidates VALUES (102, 'Quinn', 20)$$), 1::bigint,
           'the regional manager inserts into either of the two branches');
 SELECT throws_ok($$INSERT INTO ra.candidates VALUES (103, 'Rik', 30)$$, '42501',
-                 'new row violates row-level security policy for table "candidates"',
+                 'new row violates row-level security policy "privacy_scope" for table "candidates"',
                  'the regional manager may not insert into branch 30');
 SET ROLE ra_head_office;
 SELECT is(pg_temp.affected($$UPDATE ra.candidates SET branch_id = 30 WHERE id = 1$$), 1::bigint,
           'the * holder moves a candidate to any branch');
 SET ROLE ra_nobody;
 SELECT throws_ok($$INSERT INTO ra.candidates VALUES (104, 'Sam', 12)$$, '42501',
-                 'new row violates row-level security policy for table "candidates"',
+                 'new row violates row-level security policy "privacy_scope" for table "candidates"',
                  'a role without scopes may not insert');
 RESET ROLE;
 
@@ -459,7 +463,7 @@ SET ROLE ra_clerk_utrecht;
 SELECT results_eq($$SELECT id FROM ra.expense_lines ORDER BY id$$, ARRAY[1, 5],
                   'the Utrecht clerk sees the expense lines of Utrecht timesheets');
 SELECT throws_ok($$INSERT INTO ra.expense_lines VALUES (100, 4, 1)$$, '42501',
-                 'new row violates row-level security policy for table "expense_lines"',
+                 'new row violates row-level security policy "privacy_scope" for table "expense_lines"',
                  'the Utrecht clerk may not add an expense line to an Amsterdam timesheet');
 SET ROLE ra_manager;
 SELECT results_eq($$SELECT id FROM ra.expense_lines ORDER BY id$$, ARRAY[1, 3, 5],
