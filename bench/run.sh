@@ -1,0 +1,422 @@
+#!/usr/bin/env bash
+# make bench: install what is missing, build, start a throwaway cluster with
+# the preload settings, measure pg_privacy against plain PostgreSQL on the
+# same data, print a table and write bench/out/results.tsv.
+#
+# Every figure is a ratio against a baseline measured in the same run:
+# baseline and subject runs alternate (A B A B ...), and the ratio is taken
+# between their medians.  Index lookups, which take microseconds, mix
+# baseline and subject transactions within each pgbench run instead.
+#
+# Settings (environment):
+#   BENCH_ROWS     number of BSNs in the bsn tables      (default 1000000)
+#   BENCH_SECONDS  length of each pgbench run, seconds   (default 10)
+#   BENCH_REPEAT   measurements of each subject          (default 5)
+# Quick mode for development:
+#   BENCH_ROWS=100000 BENCH_SECONDS=3 BENCH_REPEAT=3 make bench
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+ROWS=${BENCH_ROWS:-1000000}
+RUN_SECONDS=${BENCH_SECONDS:-10}
+REPEAT=${BENCH_REPEAT:-5}
+# a COPY takes well under a second: three times as many rounds
+COPY_REPEAT=$((REPEAT * 3))
+BENCH=bench
+OUT=$BENCH/out
+PORT=54331
+
+bash tools/deps.sh
+. tools/cluster.sh
+build_and_install
+
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/pg_privacy_bench.XXXXXX")
+
+# cleanup: stop the throwaway cluster and remove it
+cleanup() {
+    cluster_stop "$DIR"
+    rm -rf "$DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+export PGHOST=$DIR PGPORT=$PORT PGUSER=postgres PGDATABASE=bench
+DATAFILE=$DIR/bsns.txt
+
+# command prefix that pins a client to a CPU (see one_cpu)
+PIN=()
+# one row per result: name, baseline, subject, ratio, target, met
+RESULTS=()
+
+# say MESSAGE...: progress on stderr
+say() {
+    echo "$*" >&2
+}
+
+# sql ARGS...: psql without startup files, stopping at the first error
+sql() {
+    "${PIN[@]}" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+# one_cpu on|off: with on, new server processes and the clients share one
+# CPU.  A single client and its backend otherwise land on the same or on
+# different CPUs from run to run, and the two cases differ by a factor of
+# several in round trips per second.  Does nothing without taskset or with
+# a single CPU.
+one_cpu() {
+    local cpus last pid
+    PIN=()
+    cpus=$(nproc)
+    [ "$cpus" -ge 2 ] && command -v taskset >/dev/null || return 0
+    last=$((cpus - 1))
+    pid=$(head -n 1 "$DIR/data/postmaster.pid")
+    if [ "$1" = on ]; then
+        taskset -a -p -c "$last" "$pid" >/dev/null
+        PIN=(taskset -c "$last")
+    else
+        taskset -a -p -c "0-$last" "$pid" >/dev/null
+    fi
+}
+
+# median NUMBERS...: the median
+median() {
+    printf '%s\n' "$@" | sort -g | awk '
+        { v[NR] = $1 }
+        END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# divide A B: A / B with three decimals
+divide() {
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'
+}
+
+# meets RATIO TARGET: yes or no; TARGET is like >=0.5 or <=1.10
+meets() {
+    awk -v r="$1" -v t="$2" 'BEGIN {
+        op = substr(t, 1, 2); v = substr(t, 3) + 0
+        ok = (op == ">=") ? (r >= v) : (op == "<=") ? (r <= v) : 0
+        print ok ? "yes" : "no" }'
+}
+
+# result NAME BASELINE SUBJECT RATIO TARGET: record one row (display strings
+# for baseline and subject; TARGET "info" for informational rows)
+result() {
+    local met=-
+    [ "$5" = info ] || met=$(meets "$4" "$5")
+    RESULTS+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"$4"$'\t'"$5"$'\t'"$met")
+}
+
+# sql_time SETUP STATEMENT [ROLE]: in a new session, run SETUP, then time
+# STATEMENT (as ROLE if given) with its output discarded; prints milliseconds
+sql_time() {
+    local setup=$1 stmt=$2 role=${3:-} ms
+    ms=$(sql <<EOF | awk '/^Time: / { t = $2 } END { print t }'
+$setup
+${role:+SET ROLE $role;}
+\o /dev/null
+\timing on
+$stmt
+EOF
+    )
+    [ -n "$ms" ] || { say "no timing for: $stmt"; return 1; }
+    echo "$ms"
+}
+
+# pgbench_run SCRIPT CLIENTS THREADS SECONDS: prints "tps transactions"
+pgbench_run() {
+    local script=$1 clients=$2 threads=$3 secs=$4 log tps tx
+    if ! log=$("${PIN[@]}" "$PGBIN/pgbench" -n -M prepared -f "$script" -c "$clients" \
+        -j "$threads" -T "$secs" -D rows="$ROWS" 2>&1); then
+        echo "$log" >&2
+        return 1
+    fi
+    tps=$(awk '/^tps = / { print $3; exit }' <<<"$log")
+    tx=$(awk -F': ' '/^number of transactions actually processed/ { print $2; exit }' <<<"$log")
+    if [ -z "$tps" ] || grep -qE '^number of failed transactions: [1-9]' <<<"$log"; then
+        echo "$log" >&2
+        return 1
+    fi
+    echo "$tps $tx"
+}
+
+# list VALUES...: values rounded for progress lines
+list() {
+    printf '%s\n' "$@" | awk '{ printf "%s%.5g", (NR > 1 ? " " : ""), $1 } END { print "" }'
+}
+
+# setup: cluster, database, extension, tables and data
+setup() {
+    cluster_create "$DIR"
+    cluster_start "$DIR" "$PORT" 'pg_privacy, pg_cron' \
+        shared_buffers=512MB max_wal_size=8GB checkpoint_timeout=30min \
+        autovacuum=off
+    "$PGBIN/createdb" bench
+    say "== setup: $ROWS BSNs"
+    sql -v rows="$ROWS" -v datafile="$DATAFILE" -f "$BENCH/setup.sql"
+}
+
+# bench_audit CLIENTS THREADS: audit_append against a plain insert
+# (sets AUDIT_TX to the audit transactions run, warm-up included)
+bench_audit() {
+    local clients=$1 threads=$2 name=audit_append_${1}client warm base=() subj=() r out
+    if [ "$clients" -gt 1 ]; then name+=s; fi
+    say "== $name: ${REPEAT}x ${RUN_SECONDS}s each, -c $clients -j $threads"
+    sql -c CHECKPOINT
+    warm=$(( RUN_SECONDS / 5 > 1 ? RUN_SECONDS / 5 : 1 ))
+    pgbench_run "$BENCH/plain_insert.pgbench" "$clients" "$threads" "$warm" >/dev/null
+    out=$(pgbench_run "$BENCH/audit_append.pgbench" "$clients" "$threads" "$warm")
+    AUDIT_TX=$(( AUDIT_TX + ${out#* } ))
+    for ((r = 1; r <= REPEAT; r++)); do
+        out=$(pgbench_run "$BENCH/plain_insert.pgbench" "$clients" "$threads" "$RUN_SECONDS")
+        base+=("${out% *}")
+        out=$(pgbench_run "$BENCH/audit_append.pgbench" "$clients" "$threads" "$RUN_SECONDS")
+        subj+=("${out% *}")
+        AUDIT_TX=$(( AUDIT_TX + ${out#* } ))
+    done
+    say "   plain insert tps: $(list "${base[@]}")"
+    say "   audit_append tps: $(list "${subj[@]}")"
+    local mb ms
+    mb=$(median "${base[@]}")
+    ms=$(median "${subj[@]}")
+    result "$name" "$(printf '%.0f tps' "$mb")" "$(printf '%.0f tps' "$ms")" \
+        "$(divide "$ms" "$mb")" ">=0.5"
+}
+
+# audit_check: the chain must verify and hold every appended entry
+audit_check() {
+    local line valid entries reason appended
+    line=$(sql -At -F '|' -c "SELECT valid, entries,
+        (SELECT count(*) FROM privacy.audit_log WHERE action = 'bench.event'),
+        coalesce(reason, '') FROM privacy.audit_verify()")
+    IFS='|' read -r valid entries appended reason <<<"$line"
+    if [ "$valid" != t ]; then
+        say "FAILED: privacy.audit_verify() reports an invalid chain: $reason"
+        exit 1
+    fi
+    if [ "$appended" -ne "$AUDIT_TX" ]; then
+        say "FAILED: the audit chain holds $appended benchmark entries, $AUDIT_TX were appended"
+        exit 1
+    fi
+    say "   privacy.audit_verify(): valid, $entries entries"
+}
+
+# copy_into TABLE: milliseconds to COPY the BSN file into the emptied TABLE
+copy_into() {
+    sql_time "TRUNCATE $1;" "COPY $1 FROM '$DATAFILE';"
+}
+
+# copy_out TABLE [ROLE]: milliseconds to COPY column b of TABLE to the client
+copy_out() {
+    sql_time "" "COPY (SELECT b FROM $1) TO STDOUT;" "${2:-}"
+}
+
+# bench_copy_from: COPY FROM the BSN file into int4, bsn and the PL/pgSQL
+# domain, interleaved
+bench_copy_from() {
+    local r t_int=() t_bsn=() t_dom=()
+    say "== COPY FROM: ${COPY_REPEAT}x int4, bsn, text domain"
+    sql -c CHECKPOINT
+    # warm-up: the file into the page cache, the functions into the caches
+    copy_into c_int >/dev/null
+    copy_into c_bsn >/dev/null
+    copy_into c_dom >/dev/null
+    for ((r = 1; r <= COPY_REPEAT; r++)); do
+        t_int+=("$(copy_into c_int)")
+        t_bsn+=("$(copy_into c_bsn)")
+        t_dom+=("$(copy_into c_dom)")
+    done
+    say "   int4 ms:        $(list "${t_int[@]}")"
+    say "   bsn ms:         $(list "${t_bsn[@]}")"
+    say "   text domain ms: $(list "${t_dom[@]}")"
+    local mi mb md
+    mi=$(median "${t_int[@]}")
+    mb=$(median "${t_bsn[@]}")
+    md=$(median "${t_dom[@]}")
+    result bsn_copy_from "$(printf '%.1f ms' "$mi")" "$(printf '%.1f ms' "$mb")" \
+        "$(divide "$mb" "$mi")" "<=1.10"
+    result bsn_validation_speedup "$(printf '%.1f ms' "$md")" "$(printf '%.1f ms' "$mb")" \
+        "$(divide "$md" "$mb")" ">=8"
+}
+
+# bench_output: COPY TO STDOUT of int4 as superuser, bsn as superuser and
+# bsn as a role that sees masked values, interleaved
+bench_output() {
+    local r t_int=() t_auth=() t_mask=()
+    say "== COPY TO STDOUT: ${COPY_REPEAT}x int4, bsn, bsn masked"
+    copy_out t_int >/dev/null
+    copy_out t_bsn >/dev/null
+    copy_out t_bsn bench_clerk >/dev/null
+    for ((r = 1; r <= COPY_REPEAT; r++)); do
+        t_int+=("$(copy_out t_int)")
+        t_auth+=("$(copy_out t_bsn)")
+        t_mask+=("$(copy_out t_bsn bench_clerk)")
+    done
+    say "   int4 ms:       $(list "${t_int[@]}")"
+    say "   bsn ms:        $(list "${t_auth[@]}")"
+    say "   bsn masked ms: $(list "${t_mask[@]}")"
+    local mi ma mm
+    mi=$(median "${t_int[@]}")
+    ma=$(median "${t_auth[@]}")
+    mm=$(median "${t_mask[@]}")
+    result bsn_output_authorized "$(printf '%.1f ms' "$mi")" "$(printf '%.1f ms' "$ma")" \
+        "$(divide "$ma" "$mi")" "<=1.10"
+    result bsn_output_masked "$(printf '%.1f ms' "$mi")" "$(printf '%.1f ms' "$mm")" \
+        "$(divide "$mm" "$mi")" "<=1.15"
+}
+
+# pgbench_mixed SCRIPT_A SCRIPT_B SECONDS: one client runs both scripts,
+# picking one at random for each transaction; prints the mean latency of
+# each in microseconds, from the per-transaction log
+pgbench_mixed() {
+    local a=$1 b=$2 secs=$3 logdir log
+    shift 3
+    logdir=$(mktemp -d "${TMPDIR:-/tmp}/pg_privacy_bench_log.XXXXXX")
+    if ! log=$(cd "$logdir" && "${PIN[@]}" "$PGBIN/pgbench" -n -M prepared \
+        -f "$ROOT/$a@1" -f "$ROOT/$b@1" -c 1 -j 1 -T "$secs" -D rows="$ROWS" "$@" \
+        -l --log-prefix=mixed 2>&1); then
+        echo "$log" >&2
+        rm -rf "$logdir"
+        return 1
+    fi
+    # log lines: client transaction latency_us script_no epoch epoch_us
+    awk '{ n[$4]++; t[$4] += $3 }
+        END { if (n[0] && n[1]) printf "%.3f %.3f\n", t[0] / n[0], t[1] / n[1]; else exit 1 }' \
+        "$logdir"/mixed.*
+    rm -rf "$logdir"
+}
+
+# bench_lookup: single-client index lookups by a random value, int4 vs bsn.
+# Both run in the same pgbench runs, alternating at random transaction by
+# transaction: lookups take microseconds, and load elsewhere on the machine
+# moves separate runs by more than the difference measured.
+bench_lookup() {
+    local r base=() subj=() out
+    say "== index lookup: ${REPEAT}x ${RUN_SECONDS}s, int4 and bsn mixed, -c 1"
+    pgbench_mixed "$BENCH/lookup_int4.pgbench" "$BENCH/lookup_bsn.pgbench" \
+        "$(( RUN_SECONDS / 5 > 1 ? RUN_SECONDS / 5 : 1 ))" >/dev/null
+    for ((r = 1; r <= REPEAT; r++)); do
+        out=$(pgbench_mixed "$BENCH/lookup_int4.pgbench" "$BENCH/lookup_bsn.pgbench" "$RUN_SECONDS")
+        base+=("${out% *}")
+        subj+=("${out#* }")
+    done
+    say "   int4 us per lookup: $(list "${base[@]}")"
+    say "   bsn us per lookup:  $(list "${subj[@]}")"
+    local mb ms
+    mb=$(median "${base[@]}")
+    ms=$(median "${subj[@]}")
+    result bsn_index_lookup "$(printf '%.2f us' "$mb")" "$(printf '%.2f us' "$ms")" \
+        "$(divide "$ms" "$mb")" "<=1.10"
+}
+
+# bench_rls_setup: the row-level authorization tables (bench/rls.sql)
+bench_rls_setup() {
+    say "== row-level authorization: $ROWS rows over 50 branches, a role with 2"
+    sql -v rows="$ROWS" -f "$BENCH/rls.sql" >/dev/null
+    NVISIBLE=$(sql -At -c "SELECT count(*) FROM rls.visible_ids")
+}
+
+# bench_rls_scan: a scan of every visible row through the extension's
+# policy against the hand-written native policy with the same predicate
+bench_rls_scan() {
+    local r base=() subj=() q
+    # each statement runs twice in its session and the second is timed: the
+    # first fills the session's caches (the scopes, the relation cache)
+    q="SELECT count(*), sum(length(payload))"
+    say "   scan: ${COPY_REPEAT}x native policy and extension policy"
+    for ((r = 1; r <= COPY_REPEAT; r++)); do
+        base+=("$(sql_time "" "$q FROM rls.rls_native; $q FROM rls.rls_native" bench_rls)")
+        subj+=("$(sql_time "" "$q FROM rls.rls_ext; $q FROM rls.rls_ext" bench_rls)")
+    done
+    say "   native ms:    $(list "${base[@]}")"
+    say "   extension ms: $(list "${subj[@]}")"
+    local mb ms
+    mb=$(median "${base[@]}")
+    ms=$(median "${subj[@]}")
+    result rls_scan_vs_native_policy "$(printf '%.1f ms' "$mb")" "$(printf '%.1f ms' "$ms")" \
+        "$(divide "$ms" "$mb")" "<=1.05"
+}
+
+# bench_rls_lookup: primary-key lookups through the policy against the same
+# table without row-level security, mixed in each pgbench run
+bench_rls_lookup() {
+    local r base=() subj=() out
+    say "   lookup: ${REPEAT}x ${RUN_SECONDS}s, no RLS and extension policy mixed, -c 1"
+    for ((r = 0; r <= REPEAT; r++)); do
+        out=$(PGUSER=bench_rls pgbench_mixed "$BENCH/rls_lookup_plain.pgbench" \
+            "$BENCH/rls_lookup_ext.pgbench" "$RUN_SECONDS" -D nvisible="$NVISIBLE")
+        [ "$r" -eq 0 ] && continue      # warm-up
+        base+=("${out% *}")
+        subj+=("${out#* }")
+    done
+    say "   no RLS us:    $(list "${base[@]}")"
+    say "   extension us: $(list "${subj[@]}")"
+    local mb ms
+    mb=$(median "${base[@]}")
+    ms=$(median "${subj[@]}")
+    result rls_pk_lookup_vs_no_rls "$(printf '%.2f us' "$mb")" "$(printf '%.2f us' "$ms")" \
+        "$(divide "$ms" "$mb")" "<=1.10"
+}
+
+# bench_rls_index: the folded policy lets the planner use the index on the
+# branch column (1 = the plan scans that index)
+bench_rls_index() {
+    local plan used=0
+    plan=$(sql -At -c "SET ROLE bench_rls" -c "EXPLAIN SELECT count(*) FROM rls.rls_ext")
+    grep -q 'Index.*rls_ext_branch_id_idx' <<<"$plan" && used=1
+    say "   plan: $(grep -o 'Index[^(]*' <<<"$plan" | head -n 1)"
+    result rls_scan_uses_branch_index "index" "$( [ $used -eq 1 ] && echo used || echo 'not used')" \
+        "$used" ">=1"
+}
+
+# megabytes BYTES: a size for display
+megabytes() {
+    awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1048576 }'
+}
+
+# bench_sizes: table and index sizes of bsn against int4 and text
+bench_sizes() {
+    local line ti tb tt ii ib it
+    line=$(sql -At -F ' ' -c "SELECT pg_relation_size('t_int'), pg_relation_size('t_bsn'),
+        pg_relation_size('t_text'), pg_relation_size('t_int_b_idx'),
+        pg_relation_size('t_bsn_b_idx'), pg_relation_size('t_text_b_idx')")
+    read -r ti tb tt ii ib it <<<"$line"
+    result size_table_bsn_vs_int4 "$(megabytes "$ti")" "$(megabytes "$tb")" "$(divide "$tb" "$ti")" info
+    result size_table_bsn_vs_text "$(megabytes "$tt")" "$(megabytes "$tb")" "$(divide "$tb" "$tt")" info
+    result size_index_bsn_vs_int4 "$(megabytes "$ii")" "$(megabytes "$ib")" "$(divide "$ib" "$ii")" info
+    result size_index_bsn_vs_text "$(megabytes "$it")" "$(megabytes "$ib")" "$(divide "$ib" "$it")" info
+}
+
+# report: print the table and write bench/out/results.tsv
+report() {
+    local row name base subj ratio target met
+    mkdir -p "$OUT"
+    printf 'name\tratio\ttarget\tmet\n' >"$OUT/results.tsv"
+    echo
+    echo "pg_privacy benchmarks: $ROWS rows; medians of $REPEAT pgbench runs of ${RUN_SECONDS}s, of $COPY_REPEAT COPY runs"
+    printf '%-26s %14s %14s %8s %8s %4s\n' name baseline subject ratio target met
+    for row in "${RESULTS[@]}"; do
+        IFS=$'\t' read -r name base subj ratio target met <<<"$row"
+        printf '%-26s %14s %14s %8s %8s %4s\n' "$name" "$base" "$subj" "$ratio" "$target" "$met"
+        printf '%s\t%s\t%s\t%s\n' "$name" "$ratio" "$target" "$met" >>"$OUT/results.tsv"
+    done
+}
+
+AUDIT_TX=0
+setup
+one_cpu on
+bench_audit 1 1
+one_cpu off
+bench_audit 8 2
+audit_check
+one_cpu on
+bench_copy_from
+bench_output
+bench_lookup
+bench_rls_setup
+bench_rls_scan
+bench_rls_lookup
+bench_rls_index
+one_cpu off
+bench_sizes
+report
