@@ -12,18 +12,7 @@ set -uo pipefail
 DB=bsn_audit_update
 CLERK=au_clerk
 PAYROLL=au_payroll
-failures=0
-checks=0
-
-ok() {
-    checks=$((checks + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $checks - $2"
-    else
-        echo "not ok $checks - $2"
-        failures=$((failures + 1))
-    fi
-}
+. "$(dirname "$0")/lib/checks.sh"
 
 cleanup() {
     psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
@@ -95,5 +84,4 @@ stored=$(q "SELECT string_agg(coalesce(bsn::text, '-') || '/' || coalesce(partne
 ok $? "the table holds exactly the committed changes (got $stored)"
 
 echo "1..$checks"
-[ "$failures" -eq 0 ] || { echo "$failures of $checks checks failed"; exit 1; }
-echo "all $checks checks passed"
+checks_done

@@ -21,18 +21,7 @@ DB=bsn_client_binary
 CLERK=cb_clerk
 PAYROLL=cb_payroll
 TMP=$(mktemp -d /tmp/bsn_binary_protocol.XXXXXX)
-failures=0
-checks=0
-
-ok() {
-    checks=$((checks + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $checks - $2"
-    else
-        echo "not ok $checks - $2"
-        failures=$((failures + 1))
-    fi
-}
+. "$(dirname "$0")/lib/checks.sh"
 
 su_psql() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
@@ -189,5 +178,4 @@ rows=$(psql -X -q -At -d "$DB" -c "SET search_path = public, privacy" \
 ok $? "the loaded rows carry the original BSNs (got $rows of 3)"
 
 echo "1..$checks"
-[ "$failures" -eq 0 ] || { echo "$failures of $checks checks failed"; exit 1; }
-echo "all $checks checks passed"
+checks_done

@@ -13,18 +13,7 @@ DST=bsn_dump_dst
 DST2=bsn_dump_dst2
 CLERK=dr_clerk
 TMP=$(mktemp -d /tmp/bsn_dump_restore.XXXXXX)
-failures=0
-checks=0
-
-ok() {
-    checks=$((checks + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $checks - $2"
-    else
-        echo "not ok $checks - $2"
-        failures=$((failures + 1))
-    fi
-}
+. "$(dirname "$0")/lib/checks.sh"
 
 cleanup() {
     for db in $SRC $DST $DST2; do
@@ -133,5 +122,4 @@ n=$(q "$DST2" "SELECT count(*) FROM people")
 ok $? "and leaves the table empty (got $n rows)"
 
 echo "1..$checks"
-[ "$failures" -eq 0 ] || { echo "$failures of $checks checks failed"; exit 1; }
-echo "all $checks checks passed"
+checks_done

@@ -16,18 +16,7 @@ DB=bsn_log_scrub
 CLERK=ls_clerk
 LOG=${PGHOST:-}/server.log
 TMP=$(mktemp -d /tmp/bsn_log_scrub.XXXXXX)
-failures=0
-checks=0
-
-ok() {
-    checks=$((checks + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $checks - $2"
-    else
-        echo "not ok $checks - $2"
-        failures=$((failures + 1))
-    fi
-}
+. "$(dirname "$0")/lib/checks.sh"
 
 cleanup() {
     psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
@@ -184,5 +173,4 @@ client_leaks=$(grep -E '^(ERROR|WARNING|DETAIL|HINT|CONTEXT):' "$TMP/client.err"
 ok $? "the error, detail, hint and context lines sent to clients hold no BSN${client_leaks:+: $client_leaks}"
 
 echo "1..$checks"
-[ "$failures" -eq 0 ] || { echo "$failures of $checks checks failed"; exit 1; }
-echo "all $checks checks passed"
+checks_done

@@ -16,18 +16,7 @@ SRC=registry_dump_src
 DST=registry_dump_dst
 ROLES="rd_owner rd_clerk rd_manager rd_region rd_head_office rd_admin"
 TMP=$(mktemp -d /tmp/registry_dump.XXXXXX)
-failures=0
-checks=0
-
-ok() {
-    checks=$((checks + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $checks - $2"
-    else
-        echo "not ok $checks - $2"
-        failures=$((failures + 1))
-    fi
-}
+. "$(dirname "$0")/lib/checks.sh"
 
 cleanup() {
     for db in $SRC $DST; do
@@ -182,8 +171,4 @@ ok $? "a revoke in the restored database applies there and not in the source"
 ok $? "the restored audit trail verifies"
 
 echo "1..$checks"
-if [ "$failures" -ne 0 ]; then
-    echo "$failures of $checks checks failed"
-    exit 1
-fi
-echo "all $checks checks passed"
+checks_done
