@@ -369,6 +369,38 @@ bench_rls_index() {
         "$used" ">=1"
 }
 
+# bench_discovery: finding BSNs in free text with the extension's scanner
+# against a regular expression with an elfproef in SQL, and the scanner's
+# throughput
+bench_discovery() {
+    local mb=${BENCH_DISCOVERY_MB:-100} r base=() subj=() bytes
+    say "== discovery: ${mb} MB of notes, ${REPEAT}x regular expression and scanner"
+    sql -v mb="$mb" -f "$BENCH/discovery.sql" >/dev/null
+    bytes=$(sql -At -c "SELECT sum(octet_length(body)) FROM disc_notes")
+    local q_re="SELECT count(*) FROM disc_notes n,
+        regexp_matches(n.body, '(?:^|[^0-9])([0-9]{4}[. -]?[0-9]{2}[. -]?[0-9]{3})(?![0-9])', 'g') m
+        WHERE sql_elfproef(regexp_replace(m[1], '[^0-9]', '', 'g'))"
+    local q_ext="SELECT count(*) FROM disc_notes n, privacy.find_identifiers(n.body) f
+        WHERE privacy.has_identifier(n.body) AND f.kind = 'bsn'"
+    local found_re found_ext
+    found_re=$(sql -At -c "$q_re")
+    found_ext=$(sql -At -c "$q_ext")
+    [ "$found_re" = "$found_ext" ] || say "   note: the regular expression found $found_re, the scanner $found_ext"
+    for ((r = 1; r <= REPEAT; r++)); do
+        base+=("$(sql_time "" "$q_re")")
+        subj+=("$(sql_time "" "$q_ext")")
+    done
+    say "   regular expression ms: $(list "${base[@]}")"
+    say "   scanner ms:            $(list "${subj[@]}")"
+    local mb_ mr ms
+    mr=$(median "${base[@]}")
+    ms=$(median "${subj[@]}")
+    result discovery_speedup_vs_regex "$(printf '%.0f ms' "$mr")" "$(printf '%.0f ms' "$ms")" \
+        "$(divide "$mr" "$ms")" ">=10"
+    mb_=$(awk -v b="$bytes" -v t="$ms" 'BEGIN { printf "%.1f", b / 1048576 / (t / 1000) }')
+    result discovery_scanner_mb_per_s "$(megabytes "$bytes")" "$(printf '%.0f ms' "$ms")" "$mb_" info
+}
+
 # megabytes BYTES: a size for display
 megabytes() {
     awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1048576 }'
@@ -417,6 +449,7 @@ bench_rls_setup
 bench_rls_scan
 bench_rls_lookup
 bench_rls_index
+bench_discovery
 one_cpu off
 bench_sizes
 report

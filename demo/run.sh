@@ -67,6 +67,7 @@ CREATE ROLE dba_piet LOGIN IN ROLE privacy_admin;      -- administers the regist
 CREATE ROLE agency_owner NOLOGIN;                      -- owns the application's tables
 GRANT USAGE ON SCHEMA agency TO clerk_utrecht, clerk_amsterdam, payroll_anna, fg_officer, agency_owner, dba_piet;
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA agency TO clerk_utrecht, clerk_amsterdam, payroll_anna;
+GRANT SELECT ON ALL TABLES IN SCHEMA agency TO fg_officer;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA agency TO clerk_utrecht, clerk_amsterdam, payroll_anna;
 SQL
 psql -X -q -d agency -c "SELECT (SELECT count(*) FROM agency.candidates) AS candidates, (SELECT count(*) FROM agency.documents) AS documents, (SELECT count(*) FROM agency.placements) AS placements, (SELECT count(*) FROM agency.notes) AS notes"
@@ -160,6 +161,19 @@ as payroll_anna <<'SQL'
 SET privacy.actor = 'anna@agency.example';
 SELECT id FROM agency.candidates WHERE bsn = '111222333';
 UPDATE agency.candidates SET bsn = '123456782' WHERE bsn = '111222333';
+SQL
+
+step "BSNs pasted into notes" "Staff paste BSNs and IBANs into free-text notes. The privacy officer scans the notes table (as herself, so row-level security applies and the numbers come back masked); the admin redacts them in place, which is audited."
+as fg_officer <<'SQL'
+SELECT kind, count(*) FROM privacy.scan_table('agency.notes') GROUP BY kind ORDER BY kind;
+SELECT column_name, row_key, kind, match FROM privacy.scan_table('agency.notes') ORDER BY row_key::int LIMIT 4;
+SQL
+as dba_piet <<'SQL'
+SELECT privacy.redact_table('agency.notes', 'body') AS notes_redacted;
+SQL
+as fg_officer <<'SQL'
+SELECT count(*) AS left_over FROM privacy.scan_table('agency.notes');
+SELECT body FROM agency.notes WHERE id = 80;
 SQL
 
 step "The privacy officer reads the audit trail" "Every entry carries a SHA-256 hash and is sealed when its transaction commits; the seals form a chain, and audit_verify() recomputes all of it."

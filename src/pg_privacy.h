@@ -59,5 +59,6 @@ extern void privacy_hooks_init(void);
 /* scanning text for BSN-like numbers (scrub.c) */
 extern bool privacy_text_has_bsn(const char *s, int min_digits);
 extern bool privacy_scrub_bsn(char *s);
+extern void privacy_find_bsn(const char *s, void (*cb) (int start, int end, void *arg), void *arg);
 
 #endif							/* PG_PRIVACY_H */

@@ -181,3 +181,30 @@ privacy_scrub_bsn(char *s)
 {
 	return scan_text(s, 8, mask_found, NULL);
 }
+
+typedef struct SpanCallback
+{
+	void		(*cb) (int start, int end, void *arg);
+	void	   *arg;
+} SpanCallback;
+
+static bool
+span_found(char *s, DigitGroup *g, int n, void *arg)
+{
+	SpanCallback *sc = (SpanCallback *) arg;
+
+	sc->cb(g[0].start, g[n - 1].end, sc->arg);
+	return true;
+}
+
+/*
+ * privacy_find_bsn: call cb(start, end) for every BSN-like number of nine
+ * digits in s (byte offsets, end exclusive).
+ */
+void
+privacy_find_bsn(const char *s, void (*cb) (int start, int end, void *arg), void *arg)
+{
+	SpanCallback sc = {cb, arg};
+
+	(void) scan_text((char *) s, 9, span_found, &sc);
+}
