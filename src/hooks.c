@@ -39,6 +39,7 @@
 #include "nodes/makefuncs.h"
 #include "catalog/namespace.h"
 #include "tcop/utility.h"
+#include "parser/parser.h"
 #include "utils/acl.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
@@ -399,6 +400,10 @@ privacy_planner(Query *parse, const char *query_string, int cursorOptions,
 			PG_END_TRY();
 		}
 	}
+
+	/* column policies: masked references, for this role */
+	if (privacy_mask_query(parse))
+		ctx.found = true;
 
 	if (prev_planner_hook)
 		result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
@@ -888,6 +893,51 @@ privacy_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	CreateStmt *create = NULL;
 	GuardedChange *change;
 	List	   *dropped_roles = NIL;
+
+	/*
+	 * COPY of a table with masked columns to a client goes through the
+	 * planner as COPY (SELECT ...), so that the masks apply, as PostgreSQL
+	 * itself does for tables with row-level security.
+	 */
+	if (IsA(parsetree, CopyStmt) && OidIsValid(privacy_schema_oid()))
+	{
+		CopyStmt   *copy = (CopyStmt *) parsetree;
+
+		if (!copy->is_from && copy->relation != NULL && copy->query == NULL)
+		{
+			Oid			relid = RangeVarGetRelid(copy->relation, NoLock, true);
+
+			if (OidIsValid(relid) && privacy_copy_needs_query(relid))
+			{
+				StringInfoData sql;
+				ListCell   *lc;
+				List	   *raw;
+
+				initStringInfo(&sql);
+				appendStringInfoString(&sql, "SELECT ");
+				if (copy->attlist == NIL)
+					appendStringInfoString(&sql, "*");
+				foreach(lc, copy->attlist)
+				{
+					if (lc != list_head(copy->attlist))
+						appendStringInfoString(&sql, ", ");
+					appendStringInfoString(&sql, quote_identifier(strVal(lfirst(lc))));
+				}
+				appendStringInfo(&sql, " FROM %s%s",
+								 copy->relation->inh ? "" : "ONLY ",
+								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+															get_rel_name(relid)));
+				raw = raw_parser(sql.data, RAW_PARSE_DEFAULT);
+				pstmt = copyObject(pstmt);
+				copy = (CopyStmt *) pstmt->utilityStmt;
+				copy->query = ((RawStmt *) linitial(raw))->stmt;
+				copy->relation = NULL;
+				copy->attlist = NIL;
+				parsetree = (Node *) copy;
+				readOnlyTree = false;
+			}
+		}
+	}
 
 	change = ddl_guard(parsetree);
 	if (IsA(parsetree, CreateStmt) && ((CreateStmt *) parsetree)->partspec != NULL)

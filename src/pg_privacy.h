@@ -11,6 +11,7 @@
 
 #include "postgres.h"
 
+#include "nodes/parsenodes.h"
 #include "utils/jsonb.h"
 
 #define PRIVACY_VERSION "0.1.0"
@@ -52,6 +53,14 @@ extern void privacy_registry_init(void);
 extern bool privacy_role_is_admin(Oid roleid);
 extern PrivacyRegisteredTable *privacy_registered_table(Oid relid);
 extern void privacy_registry_exec(const char *sql, int nargs, Oid *argtypes, Datum *values);
+extern void privacy_catalog_query(const char *sql, int nargs, Oid *argtypes, Datum *values);
+
+/* column policies: masking inside the engine (masking.c) */
+extern void privacy_masking_reset(void);
+extern bool privacy_masking_cached(void);
+extern bool privacy_masking_catalog(Oid relid);
+extern bool privacy_mask_query(Query *parse);
+extern bool privacy_copy_needs_query(Oid relid);
 
 /* hooks (hooks.c) */
 extern void privacy_hooks_init(void);

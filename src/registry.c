@@ -84,23 +84,25 @@ registry_reset(void)
 	scope_entries = NIL;
 	registered_tables = NIL;
 	tables_valid = false;
+	privacy_masking_reset();
 	ResetPlanCache();
 }
 
 static void
 registry_relcache_cb(Datum arg, Oid relid)
 {
-	if (scope_entries == NIL && !tables_valid)
+	if (scope_entries == NIL && !tables_valid && !privacy_masking_cached())
 		return;
 	if (relid == InvalidOid || relid == scope_grant_relid ||
-		relid == registered_table_relid || relid == table_subject_relid)
+		relid == registered_table_relid || relid == table_subject_relid ||
+		privacy_masking_catalog(relid))
 		registry_reset();
 }
 
 static void
 registry_syscache_cb(Datum arg, int cacheid, uint32 hashvalue)
 {
-	if (scope_entries != NIL || tables_valid)
+	if (scope_entries != NIL || tables_valid || privacy_masking_cached())
 		registry_reset();
 }
 
@@ -207,8 +209,8 @@ pushed_snapshot_needed(void)
  * Run a read-only query on the extension's catalogs as their owner, so that
  * the role whose scopes are looked up needs no privilege on them.
  */
-static void
-catalog_query(const char *sql, int nargs, Oid *argtypes, Datum *values)
+void
+privacy_catalog_query(const char *sql, int nargs, Oid *argtypes, Datum *values)
 {
 	Oid			nsp = privacy_schema_oid();
 	Oid			owner;
@@ -325,7 +327,7 @@ scope_lookup(const char *kind)
 	values[0] = CStringGetTextDatum(kind);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	catalog_query("SELECT role::oid, scope FROM privacy.scope_grant WHERE scope_kind = $1",
+	privacy_catalog_query("SELECT role::oid, scope FROM privacy.scope_grant WHERE scope_kind = $1",
 				  1, argtypes, values);
 
 	old = MemoryContextSwitchTo(registry_context());
@@ -460,7 +462,7 @@ privacy_registered_table(Oid relid)
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		catalog_query("SELECT r.relid::oid, r.scope_column::text, "
+		privacy_catalog_query("SELECT r.relid::oid, r.scope_column::text, "
 					  "  array_to_string(array_agg(t.key_column) FILTER (WHERE t.key_column IS NOT NULL) "
 					  "    || coalesce(r.scope_fk_columns, '{}') "
 					  "    || coalesce((SELECT array_agg(c) FROM privacy.table_subject p, "
