@@ -401,6 +401,48 @@ bench_discovery() {
     result discovery_scanner_mb_per_s "$(megabytes "$bytes")" "$(printf '%.0f ms' "$ms")" "$mb_" info
 }
 
+# bench_columns: reading three classified columns as a role that sees them
+# masked against one that sees them in full, in bulk and by point lookups
+# planned for every execution
+bench_columns() {
+    local r base=() subj=() q
+    say "== column policies: $ROWS people, three classified columns"
+    sql -v rows="$ROWS" -f "$BENCH/columns.sql" >/dev/null
+    q="COPY (SELECT id, name, phone, health, city FROM col.people) TO STDOUT"
+    for ((r = 1; r <= COPY_REPEAT; r++)); do
+        base+=("$(sql_time "" "$q" bench_plain)")
+        subj+=("$(sql_time "" "$q" bench_masked)")
+    done
+    say "   plain ms:  $(list "${base[@]}")"
+    say "   masked ms: $(list "${subj[@]}")"
+    local mb ms
+    mb=$(median "${base[@]}")
+    ms=$(median "${subj[@]}")
+    result columns_masked_read "$(printf '%.1f ms' "$mb")" "$(printf '%.1f ms' "$ms")" \
+        "$(divide "$ms" "$mb")" "<=1.10"
+
+    base=()
+    subj=()
+    say "   lookups: ${REPEAT}x ${RUN_SECONDS}s each role, -M simple (planning included)"
+    for ((r = 0; r <= REPEAT; r++)); do
+        local tb ts
+        tb=$(PGUSER=bench_plain "${PIN[@]}" "$PGBIN/pgbench" -n -M simple -f "$BENCH/columns_lookup.pgbench" \
+            -c 1 -j 1 -T "$RUN_SECONDS" -D rows="$ROWS" 2>&1 | awk '/^tps = / { print $3; exit }')
+        ts=$(PGUSER=bench_masked "${PIN[@]}" "$PGBIN/pgbench" -n -M simple -f "$BENCH/columns_lookup.pgbench" \
+            -c 1 -j 1 -T "$RUN_SECONDS" -D rows="$ROWS" 2>&1 | awk '/^tps = / { print $3; exit }')
+        [ "$r" -eq 0 ] && continue      # warm-up
+        base+=("$tb")
+        subj+=("$ts")
+    done
+    say "   plain tps:  $(list "${base[@]}")"
+    say "   masked tps: $(list "${subj[@]}")"
+    mb=$(median "${base[@]}")
+    ms=$(median "${subj[@]}")
+    # a ratio of times: plain tps over masked tps
+    result columns_masked_lookup "$(printf '%.0f tps' "$mb")" "$(printf '%.0f tps' "$ms")" \
+        "$(divide "$mb" "$ms")" "<=1.10"
+}
+
 # megabytes BYTES: a size for display
 megabytes() {
     awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1048576 }'
@@ -450,6 +492,7 @@ bench_rls_scan
 bench_rls_lookup
 bench_rls_index
 bench_discovery
+bench_columns
 one_cpu off
 bench_sizes
 report

@@ -1575,3 +1575,39 @@ BEGIN
                               'privacy.clear_field(regclass, name) TO %I', admin);
 END
 $$;
+
+CREATE FUNCTION @extschema@.field_status(
+    OUT tbl regclass,
+    OUT column_name name,
+    OUT state text,
+    OUT stored_values bigint)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+BEGIN
+    FOR p IN SELECT c.relid, c.column_name, c.state FROM privacy.column_policy c
+              WHERE c.state <> 'on' ORDER BY c.relid::text, c.column_name LOOP
+        tbl := p.relid;
+        column_name := p.column_name;
+        state := p.state;
+        EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NOT NULL', p.relid, p.column_name)
+           INTO stored_values;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.field_status() IS
+'Fields switched off or forbidden, and how many stored values each still holds (clear them with privacy.clear_field)';
+REVOKE EXECUTE ON FUNCTION @extschema@.field_status() FROM PUBLIC;
+DO $$
+DECLARE
+    admin text := coalesce(nullif(current_setting('privacy.admin_role', true), ''), 'privacy_admin');
+    officer text := coalesce(nullif(current_setting('privacy.officer_role', true), ''), 'privacy_officer');
+BEGIN
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION privacy.field_status() TO %I, %I', admin, officer);
+END
+$$;

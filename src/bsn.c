@@ -126,8 +126,8 @@ privacy_bsn_init(void)
  * bsn_role_authorized: may this role see and change BSNs?  Not cached: for
  * the rare checks about a role other than the current user.
  */
-static bool
-bsn_role_authorized(Oid roleid)
+bool
+privacy_role_bsn_authorized(Oid roleid)
 {
 	Oid			role;
 
@@ -161,7 +161,7 @@ privacy_bsn_authorized(void)
 	if (auth_valid && user == auth_user)
 		return auth_result;
 
-	auth_result = bsn_role_authorized(user);
+	auth_result = privacy_role_bsn_authorized(user);
 	auth_user = user;
 	auth_valid = true;
 	return auth_result;
@@ -480,7 +480,7 @@ static void
 check_maintenance_order(void)
 {
 	if (InSecurityRestrictedOperation() && !bsn_analyze_in_progress &&
-		!privacy_bsn_authorized() && !bsn_role_authorized(GetOuterUserId()))
+		!privacy_bsn_authorized() && !privacy_role_bsn_authorized(GetOuterUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to sort or hash values of type bsn for role \"%s\"",

@@ -44,6 +44,10 @@
 #include "utils/partcache.h"
 #include "utils/rel.h"
 #include "access/relation.h"
+#include "access/genam.h"
+#include "utils/relcache.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/index.h"
 #include "utils/builtins.h"
 #include "utils/regproc.h"
 #include "utils/catcache.h"
@@ -54,6 +58,8 @@
 #include "utils/syscache.h"
 
 #include "pg_privacy.h"
+
+static bool index_key_involves_bsn(Relation idx, int c);
 
 static planner_hook_type prev_planner_hook = NULL;
 static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
@@ -246,6 +252,100 @@ guard_setop(GuardContext *ctx, Node *node)
 	guard_setop(ctx, op->rarg);
 }
 
+/*
+ * Does the table have a unique index or an exclusion constraint keyed on a
+ * bsn?  Such an index tells an inserting role whether a number is stored.
+ */
+static bool
+has_bsn_unique_index(Oid relid)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	ListCell   *lc;
+	bool		found = false;
+
+	foreach(lc, RelationGetIndexList(rel))
+	{
+		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
+		int			c;
+
+		if (idx->rd_index->indisunique || idx->rd_index->indisexclusion)
+			for (c = 0; c < IndexRelationGetNumberOfKeyAttributes(idx) && !found; c++)
+				found = index_key_involves_bsn(idx, c);
+		index_close(idx, AccessShareLock);
+		if (found)
+			break;
+	}
+	relation_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * Does ON CONFLICT test a bsn: no conflict target (every unique index is an
+ * arbiter), a constraint keyed on a bsn, or a target naming one?  A
+ * conflict on any other index raises the ordinary unique violation.
+ */
+static bool
+arbiter_involves_bsn(OnConflictExpr *oc)
+{
+	ListCell   *lc;
+
+	if (OidIsValid(oc->constraint))
+	{
+		Oid			indexoid = get_constraint_index(oc->constraint);
+		Relation	idx;
+		int			c;
+		bool		found = false;
+
+		if (!OidIsValid(indexoid))
+			return true;
+		idx = index_open(indexoid, AccessShareLock);
+		for (c = 0; c < IndexRelationGetNumberOfKeyAttributes(idx) && !found; c++)
+			found = index_key_involves_bsn(idx, c);
+		index_close(idx, AccessShareLock);
+		return found;
+	}
+	if (oc->arbiterElems == NIL)
+		return true;
+	foreach(lc, oc->arbiterElems)
+	{
+		InferenceElem *ie = (InferenceElem *) lfirst(lc);
+
+		if (privacy_type_involves_bsn(exprType(ie->expr)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * An INSERT into a table with a unique bsn, by a role that may not see
+ * BSNs, inserts one row: ON CONFLICT would test guesses silently, and
+ * INSERT ... SELECT or a multi-row VALUES would test many guesses per
+ * statement.  One row per statement keeps the existence test as costly as
+ * guessing the numbers one by one.
+ */
+static void
+guard_insert(Query *q)
+{
+	RangeTblEntry *target = rt_fetch(q->resultRelation, q->rtable);
+
+	if (target->rtekind != RTE_RELATION || !has_bsn_unique_index(target->relid))
+		return;
+	if (q->onConflict != NULL && arbiter_involves_bsn(q->onConflict))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to use ON CONFLICT on table \"%s\", which has a unique bsn",
+						get_rel_name(target->relid)),
+				 errdetail("Only members of role \"%s\" may; ON CONFLICT would tell whether a BSN is stored.",
+						   privacy_bsn_role)));
+	if (list_length(q->rtable) > (q->onConflict != NULL ? 2 : 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to insert more than one row at a time into table \"%s\", which has a unique bsn",
+						get_rel_name(target->relid)),
+				 errdetail("Only members of role \"%s\" may insert rows from a query or a multi-row VALUES list there.",
+						   privacy_bsn_role)));
+}
+
 static bool
 guard_walker(Node *node, GuardContext *ctx)
 {
@@ -268,6 +368,8 @@ guard_walker(Node *node, GuardContext *ctx)
 			guard_sortgroup(ctx, wc->orderClause, q->targetList, "permission denied to sort by a value of type bsn");
 		}
 		guard_setop(ctx, q->setOperations);
+		if (ctx->enforce && q->commandType == CMD_INSERT && q->resultRelation > 0)
+			guard_insert(q);
 		return query_tree_walker(q, guard_walker, ctx, 0);
 	}
 
@@ -703,6 +805,37 @@ ddl_guard(Node *parsetree)
 							if (protected_column(t, relid, cmd->name))
 								require_admin_for(psprintf("change the type of column \"%s\"", cmd->name), relid);
 							break;
+						case AT_AddInherit:
+							/* as a child, the table's rows are read through the parent's policies */
+							if (t != NULL && t->scoped)
+								require_admin_for("make the table inherit from another", relid);
+							break;
+						case AT_AttachPartition:
+							{
+								PartitionCmd *pc = (PartitionCmd *) cmd->def;
+								Oid			part = RangeVarGetRelid(pc->name, NoLock, true);
+								PrivacyRegisteredTable *pt = OidIsValid(part) ?
+								privacy_registered_table(part) : NULL;
+
+								if (pt != NULL && pt->scoped)
+									require_admin_for(psprintf("attach \"%s\" as a partition",
+															   get_rel_name(part)), relid);
+							}
+							break;
+						case AT_DisableTrig:
+						case AT_EnableTrig:
+						case AT_EnableReplicaTrig:
+							if (t != NULL && cmd->name != NULL &&
+								strcmp(cmd->name, "privacy_column_guard") == 0)
+								require_admin_for("change trigger \"privacy_column_guard\"", relid);
+							break;
+						case AT_DisableTrigAll:
+						case AT_DisableTrigUser:
+						case AT_EnableTrigAll:
+						case AT_EnableTrigUser:
+							if (t != NULL)
+								require_admin_for("change the triggers", relid);
+							break;
 						default:
 							break;
 					}
@@ -736,6 +869,17 @@ ddl_guard(Node *parsetree)
 							change = palloc0(sizeof(GuardedChange));
 							change->what = "DROP POLICY";
 						}
+					}
+					else if (stmt->removeType == OBJECT_TRIGGER)
+					{
+						List	   *names = list_copy((List *) lfirst(lc));
+						char	   *trigger = strVal(llast(names));
+
+						names = list_truncate(names, list_length(names) - 1);
+						relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+						if (OidIsValid(relid) && strcmp(trigger, "privacy_column_guard") == 0 &&
+							privacy_registered_table(relid) != NULL)
+							require_admin_for("drop trigger \"privacy_column_guard\"", relid);
 					}
 					else if (stmt->removeType == OBJECT_TABLE)
 					{
@@ -876,6 +1020,88 @@ ddl_after(GuardedChange *change)
 }
 
 /*
+ * Refuse the table's indexes (and exclusion constraints) keyed on a bsn.
+ */
+/*
+ * Is key column c of an index a bsn, or built on one?  Looks at the
+ * operator class, the indexed column and the index expression, since an
+ * operator class for any array hides an array of bsn.
+ */
+static bool
+index_key_involves_bsn(Relation idx, int c)
+{
+	AttrNumber	attno = idx->rd_index->indkey.values[c];
+
+	if (privacy_type_involves_bsn(idx->rd_opcintype[c]))
+		return true;
+	if (attno != 0)
+		return privacy_type_involves_bsn(get_atttype(idx->rd_index->indrelid, attno));
+	else
+	{
+		List	   *exprs = RelationGetIndexExpressions(idx);
+		int			e = 0;
+		int			i;
+
+		/* the expression of key column c is the n-th among expression columns */
+		for (i = 0; i < c; i++)
+			if (idx->rd_index->indkey.values[i] == 0)
+				e++;
+		return e < list_length(exprs) &&
+			privacy_type_involves_bsn(exprType(list_nth(exprs, e)));
+	}
+}
+
+static List *
+index_oids(Oid relid)
+{
+	Relation	rel;
+	List	   *indexes;
+
+	if (!OidIsValid(relid) || get_rel_relkind(relid) == '\0')
+		return NIL;
+	rel = relation_open(relid, NoLock);
+	indexes = list_copy(RelationGetIndexList(rel));
+	relation_close(rel, NoLock);
+	return indexes;
+}
+
+static void
+refuse_bsn_indexes(Oid relid, List *before)
+{
+	Relation	rel;
+	List	   *indexes;
+	ListCell   *lc;
+
+	if (get_rel_relkind(relid) == '\0')
+		return;
+	rel = relation_open(relid, NoLock);
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Relation	idx;
+		int			c;
+
+		/* only the indexes this command made */
+		if (list_member_oid(before, lfirst_oid(lc)))
+			continue;
+		idx = index_open(lfirst_oid(lc), AccessShareLock);
+
+		for (c = 0; c < IndexRelationGetNumberOfKeyAttributes(idx); c++)
+		{
+			if (index_key_involves_bsn(idx, c))
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("permission denied to create an index or constraint keyed on a bsn on \"%s\"",
+								RelationGetRelationName(rel)),
+						 errdetail("Only members of role \"%s\" may index, or constrain the uniqueness of, BSNs.",
+								   privacy_bsn_role)));
+		}
+		index_close(idx, AccessShareLock);
+	}
+	relation_close(rel, NoLock);
+}
+
+/*
  * ProcessUtility_hook: the DDL guard before the command; after it, the
  * registry follows renames, allowed changes are audited, and a partitioned
  * table keyed on a bsn is refused to a role that may not see BSNs (routing
@@ -893,6 +1119,9 @@ privacy_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	CreateStmt *create = NULL;
 	GuardedChange *change;
 	List	   *dropped_roles = NIL;
+	RangeVar   *index_rv = NULL;
+	Oid			index_target = InvalidOid;
+	List	   *indexes_before = NIL;
 
 	/*
 	 * COPY of a table with masked columns to a client goes through the
@@ -942,6 +1171,14 @@ privacy_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	change = ddl_guard(parsetree);
 	if (IsA(parsetree, CreateStmt) && ((CreateStmt *) parsetree)->partspec != NULL)
 		create = (CreateStmt *) copyObject(parsetree);
+	if (IsA(parsetree, IndexStmt))
+		index_rv = copyObject(((IndexStmt *) parsetree)->relation);
+	else if (IsA(parsetree, CreateStmt))
+		index_rv = copyObject(((CreateStmt *) parsetree)->relation);
+	else if (IsA(parsetree, AlterTableStmt))
+		index_rv = copyObject(((AlterTableStmt *) parsetree)->relation);
+	if (index_rv != NULL && OidIsValid(privacy_bsn_type_oid()))
+		indexes_before = index_oids(RangeVarGetRelid(index_rv, NoLock, true));
 	if (IsA(parsetree, DropRoleStmt) && OidIsValid(privacy_schema_oid()))
 	{
 		ListCell   *lc;
@@ -966,6 +1203,8 @@ privacy_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (change != NULL)
 		ddl_after(change);
+	if (index_rv != NULL)
+		index_target = RangeVarGetRelid(index_rv, NoLock, true);
 
 	/* a dropped role's scopes go with it (a new role could get its OID) */
 	if (dropped_roles != NIL)
@@ -982,6 +1221,17 @@ privacy_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 								  1, argtypes, values);
 		}
 	}
+
+	/*
+	 * A role that may not see BSNs may not have an index or an exclusion
+	 * constraint keyed on a bsn: every insert into it would compare or hash
+	 * the key, and an exclusion or unique check against numbers of its
+	 * choosing would recover a stored BSN.  Checked on the table after the
+	 * command, whatever the access method, so that the error rolls it back.
+	 */
+	if (index_target != InvalidOid && OidIsValid(privacy_bsn_type_oid()) &&
+		!privacy_bsn_authorized() && !privacy_role_bsn_authorized(GetOuterUserId()))
+		refuse_bsn_indexes(index_target, indexes_before);
 
 	if (create != NULL && OidIsValid(privacy_bsn_type_oid()) &&
 		!privacy_bsn_authorized())

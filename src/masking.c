@@ -253,24 +253,48 @@ privacy_mask_partial(PG_FUNCTION_ARGS)
 {
 	text	   *t = PG_GETARG_TEXT_PP(0);
 	int			keep = PG_GETARG_INT32(1);
-	char	   *s = text_to_cstring(t);
-	int			nchars = pg_mbstrlen(s);
-	StringInfoData out;
+	const char *src = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	text	   *result;
+	char	   *dst;
 	int			i;
-	const char *p = s;
+	bool		ascii = true;
 
-	initStringInfo(&out);
-	for (i = 0; i < nchars; i++)
+	for (i = 0; i < len && ascii; i++)
+		ascii = !IS_HIGHBIT_SET(src[i]);
+
+	if (ascii || pg_database_encoding_max_length() == 1)
 	{
-		int			len = pg_mblen(p);
+		/* one byte per character: the same length, asterisks, the tail */
+		int			nmask = Max(len - Max(keep, 0), 0);
 
-		if (i < nchars - keep)
-			appendStringInfoChar(&out, '*');
-		else
-			appendBinaryStringInfo(&out, p, len);
-		p += len;
+		result = (text *) palloc(VARHDRSZ + len);
+		SET_VARSIZE(result, VARHDRSZ + len);
+		dst = VARDATA(result);
+		memset(dst, '*', nmask);
+		memcpy(dst + nmask, src + nmask, len - nmask);
 	}
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(out.data, out.len));
+	else
+	{
+		char	   *s = text_to_cstring(t);
+		int			nchars = pg_mbstrlen(s);
+		StringInfoData out;
+		const char *p = s;
+
+		initStringInfo(&out);
+		for (i = 0; i < nchars; i++)
+		{
+			int			clen = pg_mblen(p);
+
+			if (i < nchars - keep)
+				appendStringInfoChar(&out, '*');
+			else
+				appendBinaryStringInfo(&out, p, clen);
+			p += clen;
+		}
+		result = cstring_to_text_with_len(out.data, out.len);
+	}
+	PG_RETURN_TEXT_P(result);
 }
 
 /*

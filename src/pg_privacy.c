@@ -20,6 +20,8 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_proc.h"
+#include "executor/spi.h"
 #include "commands/extension.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -335,6 +337,41 @@ privacy_status(PG_FUNCTION_ARGS)
 		status_row(ts, td, "bypass roles", "warning",
 				   psprintf("these login roles are superusers or have BYPASSRLS and see every row and BSN: %s",
 							bypass.data));
+
+	/* fields switched off or forbidden that still hold values */
+	{
+		Oid			nsp = privacy_schema_oid();
+		Oid			fn = OidIsValid(nsp) ?
+			GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum("field_status"),
+							PointerGetDatum(buildoidvector(NULL, 0)), ObjectIdGetDatum(nsp)) :
+			InvalidOid;
+
+		if (OidIsValid(fn) && pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) == ACLCHECK_OK)
+		{
+			StringInfoData held;
+			uint64		i;
+
+			initStringInfo(&held);
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			if (SPI_execute("SELECT format('%s.%I (%s, %s values)', tbl, column_name, state, stored_values) "
+							"FROM privacy.field_status() WHERE stored_values > 0", true, 0) != SPI_OK_SELECT)
+				elog(ERROR, "could not read the field status");
+			for (i = 0; i < SPI_processed; i++)
+			{
+				if (i > 0)
+					appendStringInfoString(&held, ", ");
+				appendStringInfoString(&held, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+			}
+			if (SPI_processed > 0)
+				status_row(ts, td, "fields", "warning",
+						   psprintf("fields switched off or forbidden still hold values; clear them with privacy.clear_field(): %s",
+									held.data));
+			else
+				status_row(ts, td, "fields", "ok", "no field that is switched off or forbidden holds a value");
+			SPI_finish();
+		}
+	}
 
 	/* pg_cron, for the scheduled purge */
 	if (OidIsValid(get_extension_oid("pg_cron", true)))

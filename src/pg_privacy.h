@@ -36,6 +36,7 @@ extern void privacy_audit_append(const char *action, const char *object,
 /* BSN type and its authorization (bsn.c) */
 extern void privacy_bsn_init(void);
 extern bool privacy_bsn_authorized(void);
+extern bool privacy_role_bsn_authorized(Oid roleid);
 extern void privacy_bsn_role_assign(const char *newval, void *extra);
 extern Oid	privacy_bsn_type_oid(void);
 extern bool privacy_type_involves_bsn(Oid typid);

@@ -8,7 +8,7 @@
 -- audit entries, privacy.bsn_visible_digits, privacy.bsn_role, and that the
 -- masked text cannot be read back as a bsn.
 BEGIN;
-SELECT plan(115);
+SELECT plan(116);
 
 SET client_min_messages = warning;
 CREATE ROLE tr_clerk LOGIN;
@@ -186,9 +186,14 @@ SELECT throws_ok($$SELECT '****.**.333'::privacy.bsn$$, '22P02', 'invalid input 
 SELECT throws_ok($$SELECT '*********'::privacy.bsn$$, '22P02', 'invalid input syntax for type bsn',
                  'the fully masked text cannot be cast back to bsn');
 SET ROLE tr_clerk;
-SELECT throws_ok($$INSERT INTO public.tr_people SELECT 10, name, bsn::text::privacy.bsn
-                     FROM public.tr_people WHERE id = 1$$, '22P02', 'invalid input syntax for type bsn',
+SELECT throws_ok($$INSERT INTO public.tr_people
+                   VALUES (10, 'copy', (SELECT bsn::text FROM public.tr_people WHERE id = 1)::privacy.bsn)$$,
+                 '22P02', 'invalid input syntax for type bsn',
                  'the clerk cannot copy a bsn through its text');
+SELECT throws_ok($$INSERT INTO public.tr_people SELECT 10, name, bsn::text::privacy.bsn
+                     FROM public.tr_people WHERE id = 1$$, '42501',
+                 'permission denied to insert more than one row at a time into table "tr_people", which has a unique bsn',
+                 'the clerk may not insert rows from a query into a table with a unique bsn');
 SELECT throws_ok($$SELECT privacy.bsn_display(bsn)::privacy.bsn FROM public.tr_people WHERE id = 1$$,
                  '22P02', 'invalid input syntax for type bsn',
                  'the clerk cannot read bsn_display back as a bsn');
