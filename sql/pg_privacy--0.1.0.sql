@@ -1176,6 +1176,8 @@ BEGIN
      WHERE scope_parent = tbl AND old_name = ANY (scope_ref_columns);
     UPDATE privacy.subject_type SET key_column = new_name
      WHERE root_table = tbl AND key_column = old_name;
+    UPDATE privacy.column_policy SET column_name = new_name
+     WHERE relid = tbl AND column_name = old_name;
     -- foreign-key steps that leave this table, or arrive at it
     UPDATE privacy.table_subject t
        SET via_columns = (
@@ -1328,7 +1330,7 @@ CREATE TABLE @extschema@.column_class (
     mask         text NOT NULL CHECK (mask IN ('null', 'fixed', 'partial', 'hash')),
     mask_param   text,
     builtin      boolean NOT NULL DEFAULT false,
-    CHECK (mask <> 'partial' OR mask_param ~ '^[0-9]{1,2}$'),
+    CHECK (mask <> 'partial' OR coalesce(mask_param ~ '^[0-9]{1,2}$', false)),
     CHECK (mask <> 'fixed' OR mask_param IS NOT NULL)
 );
 COMMENT ON TABLE @extschema@.column_class IS
@@ -1350,8 +1352,7 @@ CREATE TABLE @extschema@.column_policy (
     state        text     NOT NULL DEFAULT 'on' CHECK (state IN ('on', 'off', 'forbidden')),
     reason       text,
     changed_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    PRIMARY KEY (relid, column_name),
-    CHECK (class IS NOT NULL OR state <> 'on')
+    PRIMARY KEY (relid, column_name)
 );
 COMMENT ON TABLE @extschema@.column_policy IS
 'Columns of registered tables: their class (masking), and whether the field is switched off or forbidden';
@@ -1399,7 +1400,7 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'privacy_column_guard'
 LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.column_guard() IS
-'Trigger that refuses a value in a column switched off or forbidden';
+'AFTER ROW trigger that refuses a stored value in a column switched off or forbidden';
 
 CREATE FUNCTION @extschema@._column_policy(tbl regclass, col name, new_class text, new_state text, new_reason text)
 RETURNS void
@@ -1424,7 +1425,8 @@ BEGIN
     -- the write guard, for fields switched off or forbidden
     IF EXISTS (SELECT FROM privacy.column_policy WHERE relid = tbl AND state <> 'on') THEN
         IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = tbl AND tgname = 'privacy_column_guard') THEN
-            EXECUTE format('CREATE TRIGGER privacy_column_guard BEFORE INSERT OR UPDATE ON %s '
+            -- an AFTER trigger sees the row as stored, after every BEFORE trigger
+            EXECUTE format('CREATE TRIGGER privacy_column_guard AFTER INSERT OR UPDATE ON %s '
                            'FOR EACH ROW EXECUTE FUNCTION privacy.column_guard()', tbl);
             EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER privacy_column_guard', tbl);
         END IF;
@@ -1455,6 +1457,11 @@ BEGIN
             USING ERRCODE = 'datatype_mismatch';
     END IF;
     PERFORM privacy._column_policy(tbl, column_name, class, NULL, NULL);
+    -- statistics would show the most common values, unmasked, in pg_stats
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS 0', tbl, column_name);
+    DELETE FROM pg_catalog.pg_statistic
+     WHERE starelid = tbl AND staattnum = (SELECT a.attnum FROM pg_attribute a
+                                            WHERE a.attrelid = tbl AND a.attname = classify_column.column_name);
     PERFORM privacy.audit_append('column.classify', format('%s.%I', tbl, column_name), NULL, NULL,
                                  jsonb_build_object('class', class));
 END
@@ -1472,6 +1479,7 @@ BEGIN
     PERFORM privacy._require_admin();
     UPDATE privacy.column_policy SET class = NULL WHERE relid = tbl AND column_policy.column_name = unclassify_column.column_name;
     DELETE FROM privacy.column_policy WHERE relid = tbl AND class IS NULL AND state = 'on';
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS -1', tbl, column_name);
     PERFORM privacy.audit_append('column.unclassify', format('%s.%I', tbl, column_name));
 END
 $$;

@@ -40,6 +40,7 @@
 #include "catalog/namespace.h"
 #include "tcop/utility.h"
 #include "parser/parser.h"
+#include "parser/analyze.h"
 #include "utils/acl.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
@@ -62,6 +63,8 @@
 static bool index_key_involves_bsn(Relation idx, int c);
 
 static planner_hook_type prev_planner_hook = NULL;
+static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
+static int	planner_depth = 0;
 static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd_hook = NULL;
@@ -507,14 +510,62 @@ privacy_planner(Query *parse, const char *query_string, int cursorOptions,
 	if (privacy_mask_query(parse))
 		ctx.found = true;
 
-	if (prev_planner_hook)
-		result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
-	else
-		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	planner_depth++;
+	PG_TRY();
+	{
+		if (prev_planner_hook)
+			result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		planner_depth--;
+	}
+	PG_END_TRY();
 
 	if (ctx.found)
 		result->dependsOnRole = true;
 	return result;
+}
+
+/*
+ * post_parse_analyze_hook: the planner inlines set-returning SQL functions
+ * by parsing their bodies while it plans the calling query, after the
+ * planner hook saw it.  Such bodies get the inference guard and the column
+ * masks here.  (Bodies of functions that are not inlined are planned as
+ * queries of their own and pass through the planner hook.)
+ */
+static void
+privacy_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	if (prev_post_parse_analyze_hook)
+		prev_post_parse_analyze_hook(pstate, query, jstate);
+
+	if (planner_depth > 0 && query->commandType == CMD_SELECT &&
+		OidIsValid(privacy_schema_oid()))
+	{
+		if (OidIsValid(privacy_bsn_type_oid()))
+		{
+			GuardContext ctx = {!privacy_bsn_authorized(), false, false};
+
+			ctx.has_bsn = has_bsn_walker((Node *) query, NULL);
+			if (ctx.has_bsn)
+			{
+				guard_records_hold_bsn = true;
+				PG_TRY();
+				{
+					(void) guard_walker((Node *) query, &ctx);
+				}
+				PG_FINALLY();
+				{
+					guard_records_hold_bsn = false;
+				}
+				PG_END_TRY();
+			}
+		}
+		(void) privacy_mask_query(query);
+	}
 }
 
 /*
@@ -1291,6 +1342,8 @@ privacy_hooks_init(void)
 {
 	prev_planner_hook = planner_hook;
 	planner_hook = privacy_planner;
+	prev_post_parse_analyze_hook = post_parse_analyze_hook;
+	post_parse_analyze_hook = privacy_post_parse_analyze;
 	prev_get_relation_info_hook = get_relation_info_hook;
 	get_relation_info_hook = privacy_get_relation_info;
 	prev_ExecutorStart_hook = ExecutorStart_hook;

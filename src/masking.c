@@ -41,6 +41,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "common/hmac.h"
+#include "catalog/partition.h"
 #include "mb/pg_wchar.h"
 #include "parser/parse_func.h"
 #include "utils/fmgroids.h"
@@ -89,6 +90,8 @@ static bool masks_any = false;
 static Oid	catalog_oids[2] = {InvalidOid, InvalidOid};
 static bytea *mask_key = NULL;
 static bool loading = false;	/* the catalog query itself is not masked */
+static Oid	mask_partial_oid = InvalidOid;
+static Oid	mask_hash_oid = InvalidOid;
 
 PG_FUNCTION_INFO_V1(privacy_mask_partial);
 PG_FUNCTION_INFO_V1(privacy_mask_hash);
@@ -102,6 +105,8 @@ privacy_masking_reset(void)
 	masks = NULL;
 	masks_any = false;
 	mask_key = NULL;
+	mask_partial_oid = InvalidOid;
+	mask_hash_oid = InvalidOid;
 }
 
 bool
@@ -215,10 +220,55 @@ load_masks(void)
 static RelMasks *
 rel_masks(Oid relid)
 {
+	RelMasks   *rm;
+	bool		found;
+	List	   *ancestors;
+	ListCell   *lc;
+
 	load_masks();
 	if (masks == NULL || !masks_any)
 		return NULL;
-	return hash_search(masks, &relid, HASH_FIND, NULL);
+	rm = hash_search(masks, &relid, HASH_FIND, &found);
+	if (found)
+		return rm->ncols > 0 ? rm : NULL;
+
+	/*
+	 * A partition read (or written) directly has the policies of the
+	 * partitioned table it belongs to, matched by column name.  The answer,
+	 * also "none", is cached like the others.
+	 */
+	ancestors = get_rel_relispartition(relid) ? get_partition_ancestors(relid) : NIL;
+	rm = hash_search(masks, &relid, HASH_ENTER, &found);
+	rm->ncols = 0;
+	rm->cols = NULL;
+	rm->owner = InvalidOid;
+	foreach(lc, ancestors)
+	{
+		RelMasks   *parent = hash_search(masks, &lfirst_oid(lc), HASH_FIND, NULL);
+		MemoryContext old;
+		HeapTuple	ctup;
+		int			i;
+
+		if (parent == NULL || parent->ncols == 0)
+			continue;
+		old = MemoryContextSwitchTo(masking_cxt);
+		rm->cols = palloc(sizeof(ColumnMask) * parent->ncols);
+		for (i = 0; i < parent->ncols; i++)
+		{
+			rm->cols[i] = parent->cols[i];
+			rm->cols[i].attnum = get_attnum(relid, parent->cols[i].colname);
+		}
+		rm->ncols = parent->ncols;
+		MemoryContextSwitchTo(old);
+		ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		if (HeapTupleIsValid(ctup))
+		{
+			rm->owner = ((Form_pg_class) GETSTRUCT(ctup))->relowner;
+			ReleaseSysCache(ctup);
+		}
+		break;
+	}
+	return rm->ncols > 0 ? rm : NULL;
 }
 
 /*
@@ -412,7 +462,7 @@ make_mask(Var *var, ColumnMask *cm, MaskKind kind)
 			call = (Node *) makeFuncExpr(privacy_func_oid("mask_partial", 2, argtypes),
 										 TEXTOID,
 										 list_make2(arg, makeConst(INT4OID, -1, InvalidOid, 4,
-																   Int32GetDatum(atoi(cm->param)),
+																   Int32GetDatum(cm->param ? atoi(cm->param) : 0),
 																   false, true)),
 										 var->varcollid, var->varcollid, COERCE_EXPLICIT_CALL);
 		else
@@ -501,22 +551,96 @@ find_cm(RelMasks *rm, AttrNumber attnum)
 	return NULL;
 }
 
-/* does an expression read a masked column of the current level? */
+/*
+ * Does an expression of query q read a masked column?  Follows references
+ * into subqueries, CTEs, joins and sublinks, so that a masked value copied
+ * through any of them is seen.
+ */
+typedef struct ReadsMasked
+{
+	Query	   *q;
+	RteMask   **map;
+	MaskContext *ctx;
+	int			depth;
+} ReadsMasked;
+
+static bool reads_masked_walker(Node *node, ReadsMasked *rm);
+
 static bool
-reads_masked_walker(Node *node, RteMask **map)
+query_target_reads_masked(Query *sub, int attno, ReadsMasked *outer)
+{
+	ReadsMasked inner = {sub, level_map(sub, outer->ctx), outer->ctx, outer->depth + 1};
+	ListCell   *lc;
+
+	if (outer->depth > 16)
+		return false;
+	foreach(lc, sub->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (tle->resjunk || (attno > 0 && tle->resno != attno))
+			continue;
+		if (reads_masked_walker((Node *) tle->expr, &inner))
+			return true;
+	}
+	return false;
+}
+
+static bool
+reads_masked_walker(Node *node, ReadsMasked *rm)
 {
 	if (node == NULL)
 		return false;
 	if (IsA(node, Var))
 	{
 		Var		   *v = (Var *) node;
+		RangeTblEntry *rte;
 
-		return v->varlevelsup == 0 && map[v->varno] != NULL &&
-			(v->varattno == 0 ||
-			 (v->varattno > 0 && v->varattno <= map[v->varno]->natts &&
-			  map[v->varno]->kinds[v->varattno] != MASK_NONE));
+		if (v->varlevelsup != 0 || v->varno <= 0 || v->varno > list_length(rm->q->rtable))
+			return false;
+		rte = rt_fetch(v->varno, rm->q->rtable);
+		switch (rte->rtekind)
+		{
+			case RTE_RELATION:
+				if (rm->map[v->varno] == NULL)
+					return false;
+				if (v->varattno == 0)
+					return true;
+				return v->varattno > 0 && v->varattno <= rm->map[v->varno]->natts &&
+					rm->map[v->varno]->kinds[v->varattno] != MASK_NONE;
+			case RTE_SUBQUERY:
+				return query_target_reads_masked(rte->subquery, v->varattno, rm);
+			case RTE_JOIN:
+				if (v->varattno > 0 && v->varattno <= list_length(rte->joinaliasvars))
+					return reads_masked_walker(list_nth(rte->joinaliasvars, v->varattno - 1), rm);
+				return false;
+			case RTE_CTE:
+				{
+					ListCell   *lc;
+
+					foreach(lc, rm->q->cteList)
+					{
+						CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+						if (strcmp(cte->ctename, rte->ctename) == 0 && IsA(cte->ctequery, Query))
+							return query_target_reads_masked((Query *) cte->ctequery, v->varattno, rm);
+					}
+				}
+				return false;
+			default:
+				return false;
+		}
 	}
-	return expression_tree_walker(node, reads_masked_walker, map);
+	if (IsA(node, SubLink))
+	{
+		SubLink    *sl = (SubLink *) node;
+
+		if (IsA(sl->subselect, Query) &&
+			query_target_reads_masked((Query *) sl->subselect, 0, rm))
+			return true;
+		return reads_masked_walker(sl->testexpr, rm);
+	}
+	return expression_tree_walker(node, reads_masked_walker, rm);
 }
 
 /*
@@ -524,8 +648,10 @@ reads_masked_walker(Node *node, RteMask **map)
  * or MERGE) of a column masked for the role, from masked columns.
  */
 static void
-check_write_back(Query *q, RteMask **map)
+check_write_back(Query *q, RteMask **map, MaskContext *ctx)
 {
+	ReadsMasked rm = {q, map, ctx, 0};
+
 	RteMask    *target;
 	ListCell   *lc;
 	List	   *tlists = NIL;
@@ -555,7 +681,7 @@ check_write_back(Query *q, RteMask **map)
 			if (tle->resjunk || tle->resno <= 0 || tle->resno > target->natts ||
 				target->kinds[tle->resno] == MASK_NONE)
 				continue;
-			if (reads_masked_walker((Node *) tle->expr, map))
+			if (reads_masked_walker((Node *) tle->expr, &rm))
 			{
 				ColumnMask *cm = find_cm(target->rm, tle->resno);
 
@@ -615,11 +741,24 @@ mask_query_level(Query *q, MaskContext *ctx)
 {
 	RteMask   **map = level_map(q, ctx);
 
-	check_write_back(q, map);
+	check_write_back(q, map, ctx);
 	ctx->levels = lcons(map, ctx->levels);
 	q = query_tree_mutator(q, mask_mutator, ctx, QTW_DONT_COPY_QUERY);
 	ctx->levels = list_delete_first(ctx->levels);
 	return q;
+}
+
+/* the OIDs of the mask functions, looked up once per cache */
+static void
+mask_function_oids(void)
+{
+	Oid			argtypes[2] = {TEXTOID, INT4OID};
+
+	if (!OidIsValid(mask_partial_oid))
+	{
+		mask_partial_oid = privacy_func_oid("mask_partial", 2, argtypes);
+		mask_hash_oid = privacy_func_oid("mask_hash", 1, argtypes);
+	}
 }
 
 static Node *
@@ -629,6 +768,11 @@ mask_mutator(Node *node, MaskContext *ctx)
 		return NULL;
 	if (IsA(node, Query))
 		return (Node *) mask_query_level((Query *) node, ctx);
+	/* already masked (a query parsed while planning is seen twice) */
+	if (IsA(node, FuncExpr) &&
+		(((FuncExpr *) node)->funcid == mask_partial_oid ||
+		 ((FuncExpr *) node)->funcid == mask_hash_oid))
+		return (Node *) copyObject(node);
 	if (IsA(node, Var))
 	{
 		Var		   *v = (Var *) node;
@@ -709,6 +853,13 @@ policy_scan_walker(Node *node, PolicyScan *scan)
 {
 	if (node == NULL)
 		return false;
+	/* the keyed hash, called on guesses, would confirm them */
+	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->funcid == mask_hash_oid &&
+		!superuser_arg(scan->user))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to call privacy.mask_hash"),
+				 errdetail("Hashing chosen values would confirm guesses about masked ones.")));
 	if (IsA(node, RangeTblEntry))
 	{
 		RangeTblEntry *rte = (RangeTblEntry *) node;
@@ -746,6 +897,7 @@ privacy_mask_query(Query *parse)
 	load_masks();
 	if (masks == NULL || !masks_any)
 		return false;
+	mask_function_oids();
 	/* most queries touch no table with policies: leave them untouched */
 	(void) policy_scan_walker((Node *) parse, &scan);
 	if (!scan.masked)
@@ -784,9 +936,10 @@ privacy_copy_needs_query(Oid relid)
 /* --- the write guard ---------------------------------------------------- */
 
 /*
- * privacy.column_guard(): BEFORE INSERT OR UPDATE row trigger.  A field
- * switched off or forbidden may not receive a value; an UPDATE that leaves
- * an old value alone is not a write of it.
+ * privacy.column_guard(): AFTER INSERT OR UPDATE row trigger, so that it
+ * sees the row as stored, after every BEFORE trigger.  A field switched off
+ * or forbidden may not receive a value; an UPDATE that leaves an old value
+ * alone is not a write of it.
  */
 Datum
 privacy_column_guard(PG_FUNCTION_ARGS)
@@ -799,10 +952,10 @@ privacy_column_guard(PG_FUNCTION_ARGS)
 	int			i;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
-		!TRIGGER_FIRED_BEFORE(td->tg_event))
+		!TRIGGER_FIRED_AFTER(td->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("privacy.column_guard() must be a BEFORE ROW trigger")));
+				 errmsg("privacy.column_guard() must be an AFTER ROW trigger")));
 	rel = td->tg_relation;
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
