@@ -64,10 +64,19 @@ CREATE ROLE clerk_amsterdam LOGIN;                     -- intake at the Amsterda
 CREATE ROLE payroll_anna LOGIN IN ROLE privacy_bsn;    -- payroll: needs BSNs for the tax office
 CREATE ROLE fg_officer LOGIN IN ROLE privacy_officer;  -- the privacy officer (FG)
 CREATE ROLE dba_piet LOGIN IN ROLE privacy_admin;      -- administers the registry
+CREATE ROLE arts_bakker LOGIN IN ROLE privacy_special; -- the company doctor (bedrijfsarts)
+GRANT privacy_identifying, privacy_contact TO clerk_utrecht, clerk_amsterdam;  -- names and phone numbers
+GRANT privacy_identifying, privacy_contact, privacy_financial TO payroll_anna;
 CREATE ROLE agency_owner NOLOGIN;                      -- owns the application's tables
-GRANT USAGE ON SCHEMA agency TO clerk_utrecht, clerk_amsterdam, payroll_anna, fg_officer, agency_owner, dba_piet;
+GRANT USAGE ON SCHEMA agency TO clerk_utrecht, clerk_amsterdam, payroll_anna, fg_officer, agency_owner, dba_piet, arts_bakker;
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA agency TO clerk_utrecht, clerk_amsterdam, payroll_anna;
-GRANT SELECT ON ALL TABLES IN SCHEMA agency TO fg_officer;
+GRANT SELECT ON ALL TABLES IN SCHEMA agency TO fg_officer, arts_bakker;
+-- what the sick-leave registration records: a health note for the company
+-- doctor, and a diagnosis field that older software still has
+ALTER TABLE agency.sick_leave ADD COLUMN health_note text, ADD COLUMN diagnosis text;
+ALTER TABLE agency.photos ALTER COLUMN image DROP NOT NULL;   -- photos are optional
+UPDATE agency.sick_leave SET health_note = 'Rugklachten, re-integratie via de bedrijfsarts' WHERE id % 3 = 0;
+UPDATE agency.sick_leave SET health_note = 'Overspannen, gesprek gepland' WHERE id % 3 = 1;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA agency TO clerk_utrecht, clerk_amsterdam, payroll_anna;
 SQL
 psql -X -q -d agency -c "SELECT (SELECT count(*) FROM agency.candidates) AS candidates, (SELECT count(*) FROM agency.documents) AS documents, (SELECT count(*) FROM agency.placements) AS placements, (SELECT count(*) FROM agency.notes) AS notes"
@@ -115,6 +124,37 @@ ALTER TABLE agency.candidates DISABLE ROW LEVEL SECURITY;
 DROP POLICY privacy_scope ON agency.candidates;
 ALTER TABLE agency.candidates DROP COLUMN branch_id;
 ALTER TABLE agency.candidates ADD COLUMN preferred_name text;
+SQL
+
+step "Column policies" "Health notes are special-category data (AVG art. 9): the clerk sees NULL, the company doctor sees them. IBANs are financial: masked for the clerk, in full for payroll. Photos are switched off in this installation, and the old diagnosis field is forbidden: an employer may not record one."
+as dba_piet <<'SQL'
+SELECT privacy.grant_scope('arts_bakker', '12');
+SELECT privacy.classify_column('agency.sick_leave', 'health_note', 'special');
+SELECT privacy.classify_column('agency.candidates', 'iban', 'financial');
+SELECT privacy.forbid_field('agency.sick_leave', 'diagnosis',
+    'An employer may not record a diagnosis; only the company doctor may (AVG art. 9, UAVG art. 30).');
+SELECT privacy.set_optional_field('agency.photos', 'image', false);
+SELECT tbl, column_name, class, viewer_role, mask, state FROM privacy.column_policies;
+SQL
+SICK=$(psql -X -At -d agency -c "SELECT min(s.id) FROM agency.sick_leave s JOIN agency.employees e ON e.id = s.employee_id WHERE e.branch_id = 12 AND s.health_note IS NOT NULL")
+as clerk_utrecht <<SQL
+SELECT id, start_date, end_date, health_note FROM agency.sick_leave WHERE id = $SICK;
+SELECT count(*) AS found FROM agency.sick_leave WHERE health_note LIKE '%Rug%';
+SELECT last_name, iban FROM agency.candidates WHERE branch_id = 12 ORDER BY id LIMIT 2;
+INSERT INTO agency.sick_leave (employee_id, start_date, diagnosis)
+SELECT employee_id, current_date, 'griep' FROM agency.sick_leave WHERE id = $SICK;
+SELECT count(*) AS photos, count(image) AS images_visible FROM agency.photos;
+INSERT INTO agency.photos (candidate_id, image, taken_at)
+SELECT id, '\\x89504e47', now() FROM agency.candidates WHERE branch_id = 12 LIMIT 1;
+SQL
+as arts_bakker <<SQL
+SELECT id, start_date, end_date, health_note FROM agency.sick_leave WHERE id = $SICK;
+SQL
+as payroll_anna <<'SQL'
+SELECT last_name, iban FROM agency.candidates WHERE branch_id = 12 ORDER BY id LIMIT 2;
+SQL
+as dba_piet <<'SQL'
+SELECT privacy.clear_field('agency.photos', 'image') AS photos_cleared;
 SQL
 
 CAND=$(psql -X -At -d agency -c "SELECT min(id) FROM agency.candidates WHERE branch_id = 12")

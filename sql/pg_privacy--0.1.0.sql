@@ -1497,6 +1497,12 @@ BEGIN
     IF enabled IS NULL THEN
         RAISE EXCEPTION 'enabled must be true or false' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    IF NOT enabled AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = tbl
+                                  AND a.attname = set_optional_field.column_name AND a.attnum > 0 AND a.attnotnull) THEN
+        RAISE EXCEPTION 'column "%" of "%" is NOT NULL, so it cannot be switched off', column_name, tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Drop the NOT NULL constraint first (ALTER TABLE ... ALTER COLUMN ... DROP NOT NULL).';
+    END IF;
     IF EXISTS (SELECT FROM privacy.column_policy p WHERE p.relid = tbl
                   AND p.column_name = set_optional_field.column_name AND p.state = 'forbidden') THEN
         RAISE EXCEPTION 'column "%" of "%" is forbidden, not optional', column_name, tbl
@@ -1520,6 +1526,12 @@ BEGIN
     PERFORM privacy._require_admin();
     IF reason IS NULL OR reason = '' THEN
         RAISE EXCEPTION 'a forbidden field needs a reason' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = tbl
+                  AND a.attname = forbid_field.column_name AND a.attnum > 0 AND a.attnotnull) THEN
+        RAISE EXCEPTION 'column "%" of "%" is NOT NULL, so it cannot be forbidden', column_name, tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Drop the NOT NULL constraint first (ALTER TABLE ... ALTER COLUMN ... DROP NOT NULL).';
     END IF;
     PERFORM privacy._column_policy(tbl, column_name, NULL, 'forbidden', reason);
     PERFORM privacy.audit_append('column.forbid', format('%s.%I', tbl, column_name));
