@@ -18,7 +18,7 @@ CREATE TABLE col.people (
     city   text NOT NULL
 );
 INSERT INTO col.people
-SELECT g, 'Persoon ' || g || ' van der Berg', '06-' || lpad((g * 7919 % 100000000)::text, 8, '0'),
+SELECT g, 'Persoon ' || g || ' van der Berg', '06-' || lpad((g::bigint * 7919 % 100000000)::text, 8, '0'),
        CASE WHEN g % 10 = 0 THEN 'rugklachten' END, (ARRAY['Utrecht', 'Amsterdam', 'Zwolle'])[g % 3 + 1]
   FROM generate_series(1, :rows) g;
 GRANT SELECT ON col.people TO bench_masked, bench_plain;

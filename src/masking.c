@@ -453,8 +453,11 @@ make_mask(Var *var, ColumnMask *cm, MaskKind kind)
 		Node	   *arg;
 		Node	   *call;
 
-		arg = (Node *) makeRelabelType((Expr *) copyObject(var), TEXTOID, -1,
-									   var->varcollid, COERCE_IMPLICIT_CAST);
+		if (var->vartype == TEXTOID)
+			arg = (Node *) copyObject(var);
+		else
+			arg = (Node *) makeRelabelType((Expr *) copyObject(var), TEXTOID, -1,
+										   var->varcollid, COERCE_IMPLICIT_CAST);
 		if (getBaseType(var->vartype) == BPCHAROID)
 			arg = (Node *) makeFuncExpr(F_TEXT_BPCHAR, TEXTOID, list_make1(copyObject(var)),
 										var->varcollid, var->varcollid, COERCE_EXPLICIT_CALL);
