@@ -13,7 +13,7 @@ SELECT g,
        || CASE WHEN g % 30 = 0 THEN ' BSN 111222333 ' WHEN g % 30 = 15 THEN ' sofinummer 1234.56.782 ' ELSE '' END
        || CASE WHEN g % 50 = 0 THEN ' rekening NL91ABNA0417164300' ELSE '' END
        || ' ordernummer ' || (100000000 + g)::text
-  FROM generate_series(1, (:mb * 1048576 / 520)::int) g;
+  FROM generate_series(1, (:mb * 1048576 / 400)::int) g;
 ALTER TABLE disc_notes SET (autovacuum_enabled = false);
 VACUUM ANALYZE disc_notes;
 
