@@ -1422,6 +1422,16 @@ BEGIN
            reason = CASE WHEN new_state IS NULL THEN p.reason ELSE EXCLUDED.reason END,
            changed_at = now();
     DELETE FROM privacy.column_policy WHERE relid = tbl AND column_name = col AND class IS NULL AND state = 'on';
+    -- Row-level security, with a policy that shows every row, so that
+    -- PostgreSQL leaves the values of a failing row out of constraint
+    -- violation messages (they would show masked columns in full).
+    IF NOT EXISTS (SELECT FROM pg_policy WHERE polrelid = tbl AND polname = 'privacy_base') THEN
+        EXECUTE format('CREATE POLICY privacy_base ON %s AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)',
+                       tbl);
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_class WHERE oid = tbl AND relrowsecurity AND relforcerowsecurity) THEN
+        EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', tbl);
+    END IF;
     -- the write guard, for fields switched off or forbidden
     IF EXISTS (SELECT FROM privacy.column_policy WHERE relid = tbl AND state <> 'on') THEN
         IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = tbl AND tgname = 'privacy_column_guard') THEN

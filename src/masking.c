@@ -41,6 +41,9 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "common/hmac.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
+#include "utils/regproc.h"
 #include "catalog/partition.h"
 #include "mb/pg_wchar.h"
 #include "parser/parse_func.h"
@@ -90,6 +93,9 @@ static bool masks_any = false;
 static Oid	catalog_oids[2] = {InvalidOid, InvalidOid};
 static bytea *mask_key = NULL;
 static bool loading = false;	/* the catalog query itself is not masked */
+
+/* the location of the mask calls the extension inserts (parser locations are >= -1) */
+#define MASK_LOCATION (-7)
 static Oid	mask_partial_oid = InvalidOid;
 static Oid	mask_hash_oid = InvalidOid;
 
@@ -472,6 +478,7 @@ make_mask(Var *var, ColumnMask *cm, MaskKind kind)
 			call = (Node *) makeFuncExpr(privacy_func_oid("mask_hash", 1, argtypes),
 										 TEXTOID, list_make1(arg),
 										 var->varcollid, var->varcollid, COERCE_EXPLICIT_CALL);
+		((FuncExpr *) call)->location = MASK_LOCATION;
 		if (var->vartype == TEXTOID)
 			return call;
 		return (Node *) makeRelabelType((Expr *) call, var->vartype, -1,
@@ -662,7 +669,7 @@ check_write_back(Query *q, RteMask **map, MaskContext *ctx)
 	if (q->resultRelation <= 0 || map[q->resultRelation] == NULL)
 		return;
 	target = map[q->resultRelation];
-	if (q->commandType == CMD_UPDATE)
+	if (q->commandType == CMD_UPDATE || q->commandType == CMD_INSERT)
 		tlists = lappend(tlists, q->targetList);
 	if (q->onConflict != NULL && q->onConflict->action == ONCONFLICT_UPDATE)
 		tlists = lappend(tlists, q->onConflict->onConflictSet);
@@ -670,7 +677,7 @@ check_write_back(Query *q, RteMask **map, MaskContext *ctx)
 	{
 		MergeAction *a = (MergeAction *) lfirst(lc);
 
-		if (a->commandType == CMD_UPDATE)
+		if (a->commandType == CMD_UPDATE || a->commandType == CMD_INSERT)
 			tlists = lappend(tlists, a->targetList);
 	}
 	foreach(lc, tlists)
@@ -771,8 +778,8 @@ mask_mutator(Node *node, MaskContext *ctx)
 		return NULL;
 	if (IsA(node, Query))
 		return (Node *) mask_query_level((Query *) node, ctx);
-	/* already masked (a query parsed while planning is seen twice) */
-	if (IsA(node, FuncExpr) &&
+	/* masked by an earlier pass (a query parsed while planning is seen twice) */
+	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->location == MASK_LOCATION &&
 		(((FuncExpr *) node)->funcid == mask_partial_oid ||
 		 ((FuncExpr *) node)->funcid == mask_hash_oid))
 		return (Node *) copyObject(node);
@@ -844,6 +851,8 @@ whole_row_mutator(Node *node, WholeRowContext *ctx)
 	return expression_tree_mutator(node, whole_row_mutator, ctx);
 }
 
+
+
 typedef struct PolicyScan
 {
 	bool		found;			/* a relation with policies */
@@ -851,18 +860,67 @@ typedef struct PolicyScan
 	Oid			user;
 } PolicyScan;
 
+static bool policy_scan_walker(Node *node, PolicyScan *scan);
+
+/*
+ * A set-returning SQL function with a BEGIN ATOMIC body is inlined by the
+ * planner from its stored query tree, after the masks were applied and
+ * without parse analysis: refuse it when its body reads a table with
+ * columns masked for the role.  (Bodies written as text are parsed when
+ * inlined and get their masks; functions that are not inlined are planned
+ * as queries of their own.)
+ */
+static void
+check_atomic_body(Oid funcid, PolicyScan *scan)
+{
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	bool		isnull;
+	Datum		body;
+	PolicyScan	inner = {false, false, scan->user};
+
+	if (!HeapTupleIsValid(tup))
+		return;
+	if (((Form_pg_proc) GETSTRUCT(tup))->prolang != SQLlanguageId ||
+		!((Form_pg_proc) GETSTRUCT(tup))->proretset)
+	{
+		ReleaseSysCache(tup);
+		return;
+	}
+	body = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosqlbody, &isnull);
+	if (!isnull)
+	{
+		Node	   *n = stringToNode(TextDatumGetCString(body));
+
+		(void) policy_scan_walker(n, &inner);
+	}
+	ReleaseSysCache(tup);
+	if (inner.masked)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to call %s, which reads masked columns",
+						format_procedure(funcid)),
+				 errdetail("A set-returning SQL function with a BEGIN ATOMIC body is not masked for this role."),
+				 errhint("Write the function body as a string literal.")));
+}
+
 static bool
 policy_scan_walker(Node *node, PolicyScan *scan)
 {
 	if (node == NULL)
 		return false;
-	/* the keyed hash, called on guesses, would confirm them */
-	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->funcid == mask_hash_oid &&
+	/*
+	 * The masks are for the extension to insert: called on guesses, the hash
+	 * would confirm them, and a partial mask keeping everything would show
+	 * a column in full.
+	 */
+	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->location != MASK_LOCATION &&
+		(((FuncExpr *) node)->funcid == mask_hash_oid ||
+		 ((FuncExpr *) node)->funcid == mask_partial_oid) &&
 		!superuser_arg(scan->user))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to call privacy.mask_hash"),
-				 errdetail("Hashing chosen values would confirm guesses about masked ones.")));
+				 errmsg("permission denied to call %s", format_procedure(((FuncExpr *) node)->funcid)),
+				 errdetail("The masking functions are applied by pg_privacy; called directly they would reveal masked values.")));
 	if (IsA(node, RangeTblEntry))
 	{
 		RangeTblEntry *rte = (RangeTblEntry *) node;
@@ -875,6 +933,18 @@ policy_scan_walker(Node *node, PolicyScan *scan)
 			for (i = 0; i < rm->ncols; i++)
 				if (mask_for_user(rm, &rm->cols[i], scan->user) != MASK_NONE)
 					scan->masked = true;
+		}
+		else if (rte->rtekind == RTE_FUNCTION)
+		{
+			ListCell   *lc;
+
+			foreach(lc, rte->functions)
+			{
+				RangeTblFunction *rf = lfirst_node(RangeTblFunction, lc);
+
+				if (IsA(rf->funcexpr, FuncExpr))
+					check_atomic_body(((FuncExpr *) rf->funcexpr)->funcid, scan);
+			}
 		}
 		return false;
 	}

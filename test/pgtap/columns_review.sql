@@ -61,7 +61,7 @@ SELECT throws_ok($$UPDATE ch.t SET name = x.n FROM (SELECT id, name AS n FROM ch
                  'a masked value written back through a subquery in FROM is refused');
 -- 8
 SELECT throws_ok($$SELECT count(*) FROM ch.t WHERE note = privacy.mask_hash('same text')$$, '42501',
-                 'permission denied to call privacy.mask_hash',
+                 'permission denied to call privacy.mask_hash(text)',
                  'the clerk cannot confirm a guess of a hashed value by hashing it');
 RESET ROLE;
 
