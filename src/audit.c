@@ -425,7 +425,10 @@ read_last_seal(Relation sealrel, int64 *seal_no, int64 *last_seq, uint8 *hash)
 	*last_seq = 0;
 	memset(hash, 0, AUDIT_HASH_LEN);
 	if (!OidIsValid(pkoid))
-		elog(ERROR, "privacy.audit_seal has no primary key");
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the audit trail of pg_privacy is damaged"),
+				 errdetail("privacy.audit_seal has no primary key.")));
 
 	idx = index_open(pkoid, AccessShareLock);
 	scan = index_beginscan(sealrel, idx, SnapshotSelf, 0, 0);
@@ -524,6 +527,11 @@ audit_seal_now(bool wait)
 	(void) LockAcquire(&gate, ExclusiveLock, false, false);
 
 	InitDirtySnapshot(dirty);
+	if (!OidIsValid(RelationGetPrimaryKeyIndex(logrel)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the audit trail of pg_privacy is damaged"),
+				 errdetail("privacy.audit_log has no primary key.")));
 	idx = index_open(RelationGetPrimaryKeyIndex(logrel), AccessShareLock);
 	ScanKeyInit(&key, 1, BTGreaterStrategyNumber, F_INT8GT, Int64GetDatum(last_seq));
 	scan = index_beginscan(logrel, idx, &dirty, 1, 0);
