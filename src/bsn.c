@@ -182,7 +182,8 @@ privacy_bsn_type_oid(void)
 			GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
 							CStringGetDatum("bsn"), ObjectIdGetDatum(nsp)) :
 			InvalidOid;
-		type_oid_valid = true;
+		/* an absent extension is looked for again: it may be created */
+		type_oid_valid = OidIsValid(bsn_type_oid);
 	}
 	return bsn_type_oid;
 }

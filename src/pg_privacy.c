@@ -184,12 +184,18 @@ _PG_init(void)
 
 /*
  * privacy_schema_oid: the extension's schema, or InvalidOid when the
- * extension is not installed in this database.
+ * extension is not installed in this database (also when a dropped
+ * extension left its schema behind).
  */
 Oid
 privacy_schema_oid(void)
 {
-	return get_namespace_oid(PRIVACY_SCHEMA, true);
+	Oid			nsp = get_namespace_oid(PRIVACY_SCHEMA, true);
+
+	/* DROP EXTENSION leaves the schema behind: look for the extension's log */
+	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("audit_log", nsp)))
+		return InvalidOid;
+	return nsp;
 }
 
 /*

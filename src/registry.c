@@ -273,12 +273,14 @@ void
 privacy_registry_exec(const char *sql, int nargs, Oid *argtypes, Datum *values)
 {
 	Oid			nsp = privacy_schema_oid();
-	Oid			relid = get_relname_relid("registered_table", nsp);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("registered_table", nsp) : InvalidOid;
 	HeapTuple	tup;
 	Oid			owner;
 	Oid			save_userid;
 	int			save_sec;
 
+	if (!OidIsValid(relid))
+		return;
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for relation %u", relid);
