@@ -37,6 +37,12 @@ RESET privacy.officer_role;
 DROP EXTENSION pg_privacy;
 SELECT count(*) FROM pg_roles WHERE rolname IN ('privacy_admin', 'privacy_officer', 'privacy_bsn');
 SELECT count(*) FROM pg_namespace WHERE nspname = 'privacy';
+-- the schema left behind is not taken for the extension: DDL keeps working
+CREATE TABLE after_drop (id int);
+ALTER TABLE after_drop ADD COLUMN x int;
+CREATE ROLE after_drop_role;
+DROP ROLE after_drop_role;
+DROP TABLE after_drop;
 CREATE EXTENSION pg_privacy;
 SELECT count(*) > 40 AS has_members FROM pg_depend d JOIN pg_extension e ON d.refobjid = e.oid
  WHERE e.extname = 'pg_privacy' AND d.deptype = 'e';
