@@ -304,6 +304,31 @@ mask_for_user(RelMasks *rm, ColumnMask *cm, Oid user)
  * privacy.mask_partial(text, keep): every character but the last keep
  * replaced by '*' (characters, not bytes).
  */
+/*
+ * The masking functions run only where the extension inserted them (or for
+ * superusers).  Called by hand on chosen values, the keyed hash would
+ * confirm guesses and a partial mask keeping every character would show a
+ * column in full.  The planner refuses such calls in queries; this also
+ * covers expressions that are not planned as queries (generated columns,
+ * CALL arguments).  An inserted call carries MASK_LOCATION, which the
+ * parser never produces.
+ */
+static void
+require_inserted_call(FunctionCallInfo fcinfo, const char *name)
+{
+	Node	   *expr = fcinfo->flinfo ? fcinfo->flinfo->fn_expr : NULL;
+
+	if (expr != NULL && IsA(expr, FuncExpr) &&
+		((FuncExpr *) expr)->location == MASK_LOCATION)
+		return;
+	if (superuser())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to call %s", name),
+			 errdetail("The masking functions are applied by pg_privacy; called directly they would reveal masked values.")));
+}
+
 Datum
 privacy_mask_partial(PG_FUNCTION_ARGS)
 {
@@ -316,6 +341,7 @@ privacy_mask_partial(PG_FUNCTION_ARGS)
 	int			i;
 	bool		ascii = true;
 
+	require_inserted_call(fcinfo, "privacy.mask_partial(text,integer)");
 	for (i = 0; i < len && ascii; i++)
 		ascii = !IS_HIGHBIT_SET(src[i]);
 
@@ -365,6 +391,7 @@ privacy_mask_hash(PG_FUNCTION_ARGS)
 	pg_hmac_ctx *ctx;
 	int			i;
 
+	require_inserted_call(fcinfo, "privacy.mask_hash(text)");
 	if (mask_key == NULL)
 	{
 		MemoryContext old;

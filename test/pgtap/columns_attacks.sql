@@ -5,7 +5,7 @@
 -- columns with INSERT ... SELECT or MERGE, and constraint messages that
 -- would show a failing row in full.
 BEGIN;
-SELECT plan(12);
+SELECT plan(13);
 SET client_min_messages = warning;
 CREATE ROLE ca_clerk LOGIN;
 CREATE SCHEMA ca_hr;
@@ -30,6 +30,11 @@ SELECT throws_ok($$SELECT privacy.mask_partial('Jansen', 2)$$, '42501', NULL,
 SELECT throws_ok($$SELECT count(*) FROM ca_hr.people WHERE notes = privacy.mask_hash('secret note')$$, '42501',
                  'permission denied to call privacy.mask_hash(text)', 'the keyed hash may not be called on guesses');
 SELECT is((SELECT name FROM ca_hr.people WHERE id = 1), '****en', 'the name reads masked');
+-- expressions that are not planned as queries are refused by the functions
+CREATE TABLE ca_own.g (guess text, h text GENERATED ALWAYS AS (privacy.mask_partial(guess, 99)) STORED);
+SELECT throws_ok($$INSERT INTO ca_own.g (guess) VALUES ('Jansen')$$, '42501',
+                 'permission denied to call privacy.mask_partial(text,integer)',
+                 'a generated column of the clerk may not call a masking function');
 
 CREATE FUNCTION ca_own.f() RETURNS SETOF ca_hr.people LANGUAGE sql STABLE
 BEGIN ATOMIC SELECT * FROM ca_hr.people; END;
