@@ -339,8 +339,7 @@ privacy_audit_append(const char *action, const char *object,
 	actor = (privacy_actor != NULL && privacy_actor[0] != '\0') ? privacy_actor : NULL;
 	txid = (int64) U64FromFullTransactionId(GetTopFullTransactionId());
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	privacy_spi_connect();
 	if (insert_plan == NULL)
 	{
 		Oid			argtypes[AUDIT_NCOLS] = {
@@ -575,8 +574,7 @@ audit_seal_now(bool wait)
 		for (i = 0; i < n; i++)
 			seqdatums[i] = Int64GetDatum(seqs[i]);
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		privacy_spi_connect();
 		if (seal_plan == NULL)
 		{
 			Oid			argtypes[SEAL_NCOLS] = {
@@ -842,8 +840,7 @@ privacy_audit_verify(PG_FUNCTION_ARGS)
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "audit verify rows",
 								   ALLOCSET_DEFAULT_SIZES);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	privacy_spi_connect();
 	plan = SPI_prepare("SELECT seq, logged_at, txid::text::int8, session_id, login_role::text, "
 					   " acting_role::text, actor, action, object, subject_type, subject_key, "
 					   " details::text, hash FROM privacy.audit_log ORDER BY seq", 0, NULL);

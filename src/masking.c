@@ -157,8 +157,7 @@ load_masks(void)
 	ctl.entrysize = sizeof(RelMasks);
 	ctl.hcxt = masking_cxt;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	privacy_spi_connect();
 	loading = true;
 	PG_TRY();
 	{
@@ -396,8 +395,7 @@ privacy_mask_hash(PG_FUNCTION_ARGS)
 	{
 		MemoryContext old;
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		privacy_spi_connect();
 		privacy_catalog_query("SELECT key FROM privacy.mask_key", 0, NULL, NULL);
 		if (SPI_processed != 1)
 			ereport(ERROR,

@@ -199,6 +199,16 @@ privacy_schema_oid(void)
 }
 
 /*
+ * privacy_spi_connect: connect to SPI; failing is an internal error.
+ */
+void
+privacy_spi_connect(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+/*
  * privacy.library_version(): the version compiled into the loaded library,
  * to compare with the installed extension version.
  */
@@ -358,8 +368,7 @@ privacy_status(PG_FUNCTION_ARGS)
 			uint64		i;
 
 			initStringInfo(&held);
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
+			privacy_spi_connect();
 			if (SPI_execute("SELECT format('%s.%I (%s, %s values)', tbl, column_name, state, stored_values) "
 							"FROM privacy.field_status() WHERE stored_values > 0", true, 0) != SPI_OK_SELECT)
 				elog(ERROR, "could not read the field status");

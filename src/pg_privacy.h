@@ -26,6 +26,7 @@ extern int	privacy_bsn_visible_digits;
 extern bool privacy_hooks_active;
 
 extern Oid	privacy_schema_oid(void);
+extern void privacy_spi_connect(void);
 
 /* audit trail (audit.c) */
 extern void privacy_audit_init(void);

@@ -291,8 +291,7 @@ privacy_registry_exec(const char *sql, int nargs, Oid *argtypes, Datum *values)
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	PG_TRY();
 	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		privacy_spi_connect();
 		if (SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0) < 0)
 			elog(ERROR, "could not update the privacy registry");
 		SPI_finish();
@@ -327,8 +326,7 @@ scope_lookup(const char *kind)
 	}
 
 	values[0] = CStringGetTextDatum(kind);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	privacy_spi_connect();
 	privacy_catalog_query("SELECT role::oid, scope FROM privacy.scope_grant WHERE scope_kind = $1",
 				  1, argtypes, values);
 
@@ -462,8 +460,7 @@ privacy_registered_table(Oid relid)
 		MemoryContext old;
 		uint64		i;
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		privacy_spi_connect();
 		privacy_catalog_query("SELECT r.relid::oid, r.scope_column::text, "
 					  "  array_to_string(array_agg(t.key_column) FILTER (WHERE t.key_column IS NOT NULL) "
 					  "    || coalesce(r.scope_fk_columns, '{}') "
