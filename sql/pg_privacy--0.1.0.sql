@@ -1641,3 +1641,1288 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION privacy.field_status() TO %I, %I', admin, officer);
 END
 $$;
+
+-------------------------------------------------------------------------------
+-- Retention: document types with their periods, rules binding them to
+-- registered tables, legal holds, signalling and the batched purge
+-------------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.document_type (
+    name         text        PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+    description  text,
+    retention    interval    NOT NULL CHECK (retention >= interval '0'),
+    clock        text        NOT NULL,
+    rounding     text        NOT NULL DEFAULT 'none'
+                             CHECK (rounding IN ('none', 'end_of_month', 'end_of_year')),
+    min_keep     interval    CHECK (min_keep >= interval '0'),
+    action       text        NOT NULL DEFAULT 'delete'
+                             CHECK (action IN ('delete', 'anonymize', 'signal')),
+    legal_basis  text,
+    source       text,
+    preset       text,
+    changed_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    changed_by   name        NOT NULL
+);
+COMMENT ON TABLE @extschema@.document_type IS
+'Kinds of documents with how long they are kept: the period, what starts the clock, rounding, the minimum a law demands, the legal basis and what happens when they expire';
+COMMENT ON COLUMN @extschema@.document_type.clock IS
+'What starts the clock, in words; each retention rule binds it to an expression';
+COMMENT ON COLUMN @extschema@.document_type.rounding IS
+'none: the period runs from the start date; end_of_month / end_of_year: from the end of the month or calendar year the start date falls in';
+COMMENT ON COLUMN @extschema@.document_type.min_keep IS
+'A period a law demands keeping: no purge or erasure removes a document earlier, whatever the retention';
+
+CREATE TABLE @extschema@.retention_rule (
+    name          text        PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+    document_type text        NOT NULL REFERENCES @extschema@.document_type ON UPDATE CASCADE,
+    relid         regclass    NOT NULL REFERENCES @extschema@.registered_table ON DELETE CASCADE,
+    condition     text,
+    start_expr    text        NOT NULL,
+    retention     interval    CHECK (retention >= interval '0'),
+    anonymize     jsonb,
+    created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_by    name        NOT NULL
+);
+COMMENT ON TABLE @extschema@.retention_rule IS
+'Bindings of document types to registered tables: which rows (condition), when their clock starts (start_expr) and, for anonymizing types, what to blank';
+COMMENT ON COLUMN @extschema@.retention_rule.retention IS
+'Overrides the document type''s retention for this table; the type''s min_keep still applies';
+COMMENT ON COLUMN @extschema@.retention_rule.anonymize IS
+'For anonymizing document types: {"column": null} sets NULL, {"column": {"keep": n}} keeps the last n characters, {"column": "text"} writes that value';
+
+CREATE SEQUENCE @extschema@.legal_hold_seq;
+CREATE TABLE @extschema@.legal_hold (
+    id           bigint      PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.legal_hold_seq'),
+    subject_type text        NOT NULL REFERENCES @extschema@.subject_type ON UPDATE CASCADE,
+    subject_key  text        NOT NULL,
+    reason       text        NOT NULL CHECK (reason <> ''),
+    held_until   date,
+    placed_by    name        NOT NULL,
+    placed_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    released_by  name,
+    released_at  timestamptz,
+    CHECK ((released_by IS NULL) = (released_at IS NULL))
+);
+CREATE INDEX legal_hold_subject_idx ON @extschema@.legal_hold (subject_type, subject_key)
+    WHERE released_at IS NULL;
+COMMENT ON TABLE @extschema@.legal_hold IS
+'Legal holds: while one is active (not released, held_until not passed), no purge or erasure touches the subject''s rows';
+
+CREATE SEQUENCE @extschema@.purge_run_seq;
+CREATE TYPE @extschema@.purge_backend AS (pid integer, started timestamptz);
+CREATE TABLE @extschema@.purge_log (
+    run_id        bigint      NOT NULL,
+    rule          text        NOT NULL,
+    ord           integer     NOT NULL,
+    tbl           text        NOT NULL,
+    action        text        NOT NULL,
+    run_by        name        NOT NULL,
+    started_at    timestamptz NOT NULL,
+    finished_at   timestamptz,
+    status        text        NOT NULL CHECK (status IN ('pending', 'running', 'done', 'budget',
+                                                         'not_reached', 'interrupted')),
+    deleted       bigint      NOT NULL DEFAULT 0,
+    anonymized    bigint      NOT NULL DEFAULT 0,
+    held          bigint      NOT NULL DEFAULT 0,
+    blocked       bigint      NOT NULL DEFAULT 0,
+    batches       integer     NOT NULL DEFAULT 0,
+    longest_batch_ms double precision NOT NULL DEFAULT 0,
+    run_by_pid    @extschema@.purge_backend,
+    PRIMARY KEY (run_id, rule)
+);
+COMMENT ON TABLE @extschema@.purge_log IS
+'What each purge run did per rule: counts, never contents; interrupted runs are closed by the next run';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.document_type', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.retention_rule', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.legal_hold', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.legal_hold_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.purge_log', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.purge_run_seq', '');
+
+REVOKE ALL ON @extschema@.document_type, @extschema@.retention_rule, @extschema@.legal_hold,
+              @extschema@.purge_log FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._check_expression(from_clause text, expr text, what text)
+RETURNS regtype
+AS 'MODULE_PATHNAME', 'privacy_check_expression'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@._check_expression(text, text, text) IS
+'The type of a retention expression over a FROM clause, after checking that the purge may run it';
+
+CREATE FUNCTION @extschema@._require_top_level(what text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'privacy_require_top_level'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@._require_top_level(text) IS
+'Raise inside a transaction block (for procedures that commit)';
+
+CREATE FUNCTION @extschema@.retention_expiry(
+    start date, retention interval, rounding text DEFAULT 'none', min_keep interval DEFAULT NULL)
+RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (GREATEST(
+            CASE WHEN NOT pg_catalog.isfinite(start) OR rounding = 'none' THEN start
+                 WHEN rounding = 'end_of_year'
+                     THEN pg_catalog.make_date(pg_catalog.date_part('year', start)::integer + 1, 1, 1)
+                 WHEN rounding = 'end_of_month'
+                     THEN (pg_catalog.date_trunc('month', start) + interval '1 month')::date
+            END + retention,
+            CASE WHEN NOT pg_catalog.isfinite(start) OR rounding = 'none' THEN start
+                 WHEN rounding = 'end_of_year'
+                     THEN pg_catalog.make_date(pg_catalog.date_part('year', start)::integer + 1, 1, 1)
+                 WHEN rounding = 'end_of_month'
+                     THEN (pg_catalog.date_trunc('month', start) + interval '1 month')::date
+            END + coalesce(min_keep, retention)))::date;
+COMMENT ON FUNCTION @extschema@.retention_expiry(date, interval, text, interval) IS
+'The first day a document may be removed: its start date, rounded up to the end of its month or year, plus the longer of the retention and the minimum keep period';
+
+-- Document types
+
+CREATE FUNCTION @extschema@.define_document_type(
+    name text,
+    retention interval,
+    clock text,
+    rounding text DEFAULT 'none',
+    min_keep interval DEFAULT NULL,
+    action text DEFAULT 'delete',
+    legal_basis text DEFAULT NULL,
+    source text DEFAULT NULL,
+    description text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    old privacy.document_type;
+BEGIN
+    PERFORM privacy._require_admin();
+    IF rounding IS NULL OR rounding NOT IN ('none', 'end_of_month', 'end_of_year') THEN
+        RAISE EXCEPTION 'invalid rounding "%"', rounding
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use none, end_of_month or end_of_year.';
+    END IF;
+    IF action IS NULL OR action NOT IN ('delete', 'anonymize', 'signal') THEN
+        RAISE EXCEPTION 'invalid retention action "%"', action
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use delete, anonymize or signal.';
+    END IF;
+    IF retention IS NULL OR retention < interval '0' OR min_keep < interval '0' THEN
+        RAISE EXCEPTION 'a retention period must not be negative or missing'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF clock IS NULL OR btrim(clock) = '' THEN
+        RAISE EXCEPTION 'say what starts the clock of document type "%"', define_document_type.name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO old FROM privacy.document_type d WHERE d.name = define_document_type.name FOR UPDATE;
+    IF FOUND AND old.action <> define_document_type.action
+       AND EXISTS (SELECT FROM privacy.retention_rule r WHERE r.document_type = old.name) THEN
+        RAISE EXCEPTION 'document type "%" is used by retention rules; its action cannot change', old.name
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'Drop and recreate its rules, or define a new document type.';
+    END IF;
+    BEGIN
+        INSERT INTO privacy.document_type AS d
+               (name, description, retention, clock, rounding, min_keep, action, legal_basis,
+                source, changed_by)
+        VALUES (define_document_type.name, description, retention, clock, rounding, min_keep,
+                action, legal_basis, source, privacy._calling_role()::name)
+        ON CONFLICT ON CONSTRAINT document_type_pkey DO UPDATE
+           SET description = excluded.description, retention = excluded.retention,
+               clock = excluded.clock, rounding = excluded.rounding, min_keep = excluded.min_keep,
+               action = excluded.action, legal_basis = excluded.legal_basis,
+               source = excluded.source, preset = NULL, changed_at = pg_catalog.now(),
+               changed_by = excluded.changed_by;
+    EXCEPTION WHEN check_violation THEN
+        RAISE EXCEPTION 'invalid document type name "%"', define_document_type.name
+            USING ERRCODE = 'invalid_name',
+                  DETAIL = 'A document type name is lower case letters, digits and underscores, starting with a letter.';
+    END;
+    PERFORM privacy.audit_append('retention.document_type', define_document_type.name, NULL, NULL,
+        jsonb_build_object('retention', retention::text, 'min_keep', min_keep::text,
+                           'rounding', rounding, 'action', action,
+                           'previous', CASE WHEN old.name IS NOT NULL THEN
+                               jsonb_build_object('retention', old.retention::text,
+                                                  'min_keep', old.min_keep::text,
+                                                  'rounding', old.rounding) END));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.define_document_type(text, interval, text, text, interval, text, text, text, text) IS
+'Create or change a document type: retention, what starts the clock, rounding, minimum keep period, action, legal basis and source; audited';
+
+CREATE FUNCTION @extschema@.drop_document_type(name text)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy._require_admin();
+    IF EXISTS (SELECT FROM privacy.retention_rule r WHERE r.document_type = drop_document_type.name) THEN
+        RAISE EXCEPTION 'document type "%" is used by retention rules', drop_document_type.name
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  HINT = 'Drop its rules first; privacy.retention_rules lists them.';
+    END IF;
+    DELETE FROM privacy.document_type d WHERE d.name = drop_document_type.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'document type "%" does not exist', drop_document_type.name
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM privacy.audit_append('retention.document_type.drop', drop_document_type.name);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.drop_document_type(text) IS
+'Remove a document type no rule uses; audited';
+
+CREATE FUNCTION @extschema@.load_retention_preset(preset text DEFAULT 'nl_staffing')
+RETURNS integer
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    PERFORM privacy._require_admin();
+    IF preset IS DISTINCT FROM 'nl_staffing' THEN
+        RAISE EXCEPTION 'unknown retention preset "%"', preset
+            USING ERRCODE = 'undefined_object', HINT = 'The available preset is nl_staffing.';
+    END IF;
+    -- Types already present are left as the controller set them.
+    INSERT INTO privacy.document_type (name, description, retention, clock, rounding, min_keep,
+                                       action, legal_basis, source, preset, changed_by)
+    SELECT p.*, 'nl_staffing', privacy._calling_role()::name
+      FROM (VALUES
+        ('employee_id_copy',
+         'Copy of the identity document of an employee, kept for the wage tax administration',
+         interval '5 years', 'the end of the employment', 'end_of_year', interval '5 years', 'delete',
+         'Legal obligation (AVG art. 6(1)(c)): the employer keeps the copy with the wage administration',
+         'Uitvoeringsregeling loonbelasting 2011, art. 7.5; Wet op de loonbelasting 1964, art. 28'),
+        ('payroll_record',
+         'Payroll and fiscal records: payslips, wage statements, the wage administration',
+         interval '7 years', 'the end of the calendar year of the record', 'end_of_year', interval '7 years', 'delete',
+         'Legal obligation (AVG art. 6(1)(c)): the fiscal duty to keep records',
+         'Algemene wet inzake rijksbelastingen (AWR), art. 52'),
+        ('candidate_id_copy',
+         'Copy of the identity document a candidate showed at registration, while not employed',
+         interval '4 weeks', 'the registration of the candidate', 'none', NULL, 'delete',
+         'Legal obligation (AVG art. 6(1)(c)): identification of the worker before placement; no longer than needed',
+         'Wet allocatie arbeidskrachten door intermediairs (Waadi), art. 7c; AVG art. 5(1)(e)'),
+        ('rejected_applicant',
+         'Application data of a candidate who was not placed, without consent to keep it',
+         interval '4 weeks', 'the end of the application procedure', 'none', NULL, 'delete',
+         'Legitimate interest (AVG art. 6(1)(f)) during the procedure',
+         'Autoriteit Persoonsgegevens, guidance on application data (sollicitatiegegevens)'),
+        ('rejected_applicant_consent',
+         'Application data of a candidate who was not placed and consented to keeping it for later vacancies',
+         interval '1 year', 'the end of the application procedure', 'none', NULL, 'delete',
+         'Consent (AVG art. 6(1)(a))',
+         'Autoriteit Persoonsgegevens, guidance on application data (sollicitatiegegevens)'),
+        ('working_time_record',
+         'Records of working and rest times (timesheets)',
+         interval '52 weeks', 'the date of the work', 'none', interval '52 weeks', 'delete',
+         'Legal obligation (AVG art. 6(1)(c)): the working-time administration',
+         'Arbeidstijdenbesluit, art. 4.3:1; Arbeidstijdenwet, art. 4:3'),
+        ('personnel_file',
+         'Personnel file of a (former) employee, where no statutory period applies',
+         interval '2 years', 'the end of the employment', 'none', NULL, 'delete',
+         'Legitimate interest (AVG art. 6(1)(f)): disputes after the employment ends',
+         'Autoriteit Persoonsgegevens, guidance on personnel files (personeelsdossier)')
+      ) AS p(name, description, retention, clock, rounding, min_keep, action, legal_basis, source)
+    ON CONFLICT ON CONSTRAINT document_type_pkey DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM privacy.audit_append('retention.preset', preset, NULL, NULL,
+                                 jsonb_build_object('added', n));
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.load_retention_preset(text) IS
+'Add the document types of a preset (nl_staffing: Dutch staffing periods with their sources) that are not defined yet; a starting point for the controller to review';
+
+-- How the purge and the signalling reach a rule's rows: the table as r,
+-- and for each of its subject types the subject's root row as one value
+-- named after the subject type, reached along the registry's key column or
+-- foreign-key path.  A rule writes (candidate).birth_date for a column of
+-- the subject; the row's own columns stay unambiguous.
+CREATE FUNCTION @extschema@._rule_from(tbl regclass)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ts record;
+    sql text := format('%s AS r', tbl);
+    joins text;
+    prev text;
+    first_cond text;
+    step jsonb;
+    cond text;
+    i integer;
+    n integer;
+BEGIN
+    FOR ts IN SELECT t.*, s.root_table, s.key_column AS root_key
+                FROM privacy.table_subject t JOIN privacy.subject_type s ON s.name = t.subject_type
+               WHERE t.relid = tbl ORDER BY t.subject_type LOOP
+        IF ts.key_column IS NOT NULL THEN
+            sql := sql || format(' LEFT JOIN LATERAL (SELECT s AS %I FROM %s s WHERE s.%I = r.%I) AS %I ON true',
+                                 ts.subject_type, ts.root_table, ts.root_key, ts.key_column,
+                                 '_subject_' || ts.subject_type);
+        ELSE
+            n := array_length(ts.via, 1);
+            joins := '';
+            prev := 'r';
+            FOR i IN 1 .. n LOOP
+                step := ts.via_columns -> (i - 1);
+                SELECT string_agg(format('s%s.%I = %s.%I', i, rc,
+                                         CASE WHEN i = 1 THEN 'r' ELSE 's' || (i - 1) END, c), ' AND ')
+                  INTO cond
+                  FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
+                  JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
+                IF i = 1 THEN
+                    joins := format('%s s1', ts.via[1]);
+                    first_cond := cond;
+                ELSE
+                    joins := joins || format(' JOIN %s s%s ON %s', ts.via[i], i, cond);
+                END IF;
+            END LOOP;
+            sql := sql || format(' LEFT JOIN LATERAL (SELECT s%s AS %I FROM %s WHERE %s) AS %I ON true',
+                                 n, ts.subject_type, joins, first_cond, '_subject_' || ts.subject_type);
+        END IF;
+    END LOOP;
+    RETURN sql;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._rule_from(regclass) IS
+'FROM clause of a registered table (as r) with the root row of each of its subjects as a value named after the subject type';
+
+-- A value as text for reports: masked when it is a BSN.
+CREATE FUNCTION @extschema@._report_text(expr text, typ regtype)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN typ = 'privacy.bsn'::regtype
+            THEN format('privacy.mask_partial((%s)::text, 3)', expr)
+            ELSE format('(%s)::text', expr) END;
+COMMENT ON FUNCTION @extschema@._report_text(text, regtype) IS
+'SQL for a value shown in a retention report: BSNs masked';
+
+-- The pieces of SQL a rule is run with.
+CREATE FUNCTION @extschema@._rule_sql(
+    rule_name text,
+    OUT from_sql text, OUT cond_sql text, OUT expiry_sql text, OUT key_sql text,
+    OUT subject_sql text, OUT held_sql text, OUT blocked_sql text, OUT pending_sql text,
+    OUT set_sql text, OUT action text, OUT tbl regclass, OUT partitioned boolean)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ru privacy.retention_rule;
+    dt privacy.document_type;
+    typ regtype;
+    col text;
+    spec jsonb;
+BEGIN
+    SELECT * INTO ru FROM privacy.retention_rule WHERE name = rule_name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'retention rule "%" does not exist', rule_name USING ERRCODE = 'undefined_object';
+    END IF;
+    SELECT * INTO dt FROM privacy.document_type WHERE name = ru.document_type;
+    tbl := ru.relid;
+    action := dt.action;
+    partitioned := (SELECT relkind = 'p' FROM pg_class WHERE oid = tbl);
+    from_sql := privacy._rule_from(tbl);
+
+    -- checked again at every run: functions and privileges may have changed
+    cond_sql := coalesce(ru.condition, 'true');
+    typ := privacy._check_expression(from_sql, cond_sql, 'condition');
+    IF typ <> 'boolean'::regtype THEN
+        RAISE EXCEPTION 'the condition of retention rule "%" is of type %, not boolean', ru.name, typ
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    typ := privacy._check_expression(from_sql, ru.start_expr, 'start expression');
+    IF typ NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) THEN
+        RAISE EXCEPTION 'the start expression of retention rule "%" is of type %, not a date', ru.name, typ
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = 'The start expression gives the date that starts the clock: a date or timestamp.';
+    END IF;
+    cond_sql := format('(%s)', cond_sql);
+    expiry_sql := format('privacy.retention_expiry((%s)::date, %L::interval, %L, %L::interval)',
+                         ru.start_expr, coalesce(ru.retention, dt.retention), dt.rounding, dt.min_keep);
+
+    -- the row key: the primary key's columns, or the tuple id
+    SELECT string_agg(privacy._report_text(format('r.%I', a.attname), a.atttypid::regtype),
+                      ' || '','' || ' ORDER BY k.ord)
+      INTO key_sql
+      FROM pg_index i
+      CROSS JOIN unnest(i.indkey) WITH ORDINALITY k(num, ord)
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
+     WHERE i.indrelid = tbl AND i.indisprimary;
+    key_sql := coalesce(key_sql, 'r.ctid::text');
+
+    SELECT coalesce('jsonb_build_object(' || string_agg(
+               format('%L, %s', t.subject_type,
+                      privacy._report_text(format('(%I).%I', t.subject_type, s.key_column),
+                                           privacy._column_type(s.root_table, s.key_column))),
+               ', ' ORDER BY t.subject_type) || ')', '''{}''::jsonb'),
+           coalesce(string_agg(
+               format('coalesce(((%I).%I)::text = ANY (ARRAY(SELECT h.subject_key FROM privacy.legal_hold h'
+                      ' WHERE h.subject_type = %L AND h.released_at IS NULL'
+                      ' AND (h.held_until IS NULL OR h.held_until >= CURRENT_DATE))), false)',
+                      t.subject_type, s.key_column, t.subject_type),
+               ' OR '), 'false')
+      INTO subject_sql, held_sql
+      FROM privacy.table_subject t JOIN privacy.subject_type s ON s.name = t.subject_type
+     WHERE t.relid = tbl;
+
+    -- rows that other rows reference are kept until those are gone
+    SELECT coalesce(string_agg(
+               format('EXISTS (SELECT 1 FROM %s x WHERE %s)', c.conrelid::regclass,
+                      (SELECT string_agg(format('x.%I = r.%I', a.attname, b.attname), ' AND ')
+                         FROM unnest(c.conkey, c.confkey) k(num, refnum)
+                         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num
+                         JOIN pg_attribute b ON b.attrelid = c.confrelid AND b.attnum = k.refnum)),
+               ' OR '), 'false')
+      INTO blocked_sql
+      FROM pg_constraint c
+     WHERE c.contype = 'f' AND c.confrelid = tbl AND c.conparentid = 0;
+
+    pending_sql := 'true';
+    set_sql := NULL;
+    IF action = 'anonymize' THEN
+        blocked_sql := 'false';
+        pending_sql := '';
+        set_sql := '';
+        FOR col, spec IN SELECT key, value FROM jsonb_each(ru.anonymize) ORDER BY key LOOP
+            typ := privacy._column_type(tbl, col);
+            IF spec = 'null'::jsonb THEN
+                pending_sql := pending_sql || format(' OR r.%I IS NOT NULL', col);
+                set_sql := set_sql || format(', %I = NULL', col);
+            ELSIF jsonb_typeof(spec) = 'object' THEN
+                pending_sql := pending_sql || format(
+                    ' OR r.%1$I IS DISTINCT FROM privacy.mask_partial(r.%1$I::text, %2$s)::%3$s',
+                    col, (spec ->> 'keep')::integer, typ);
+                set_sql := set_sql || format(', %1$I = privacy.mask_partial(%1$I::text, %2$s)::%3$s',
+                                             col, (spec ->> 'keep')::integer, typ);
+            ELSE
+                pending_sql := pending_sql || format(' OR r.%I IS DISTINCT FROM %L::%s', col, spec #>> '{}', typ);
+                set_sql := set_sql || format(', %I = %L::%s', col, spec #>> '{}', typ);
+            END IF;
+        END LOOP;
+        pending_sql := '(' || substr(pending_sql, 5) || ')';
+        set_sql := substr(set_sql, 3);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._rule_sql(text) IS
+'The SQL pieces a retention rule runs with: FROM clause, condition, expiry, row key, subjects, holds, references and anonymization';
+
+-- Rules
+
+CREATE FUNCTION @extschema@.create_retention_rule(
+    name text,
+    tbl regclass,
+    document_type text,
+    start_expr text,
+    condition text DEFAULT NULL,
+    anonymize jsonb DEFAULT NULL,
+    retention interval DEFAULT NULL,
+    or_replace boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    dt privacy.document_type;
+    old privacy.retention_rule;
+    parts record;
+    col text;
+    spec jsonb;
+    typ regtype;
+BEGIN
+    PERFORM privacy._require_admin();
+    SELECT * INTO dt FROM privacy.document_type d WHERE d.name = create_retention_rule.document_type;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'document type "%" does not exist', create_retention_rule.document_type
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Define it with privacy.define_document_type(), or load a preset with privacy.load_retention_preset().';
+    END IF;
+    IF NOT EXISTS (SELECT FROM privacy.registered_table r WHERE r.relid = tbl) THEN
+        RAISE EXCEPTION 'table "%" is not registered', tbl
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Register it with privacy.register_table() first.';
+    END IF;
+    IF start_expr IS NULL OR btrim(start_expr) = '' THEN
+        RAISE EXCEPTION 'a retention rule needs a start expression'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF retention < interval '0' THEN
+        RAISE EXCEPTION 'a retention period must not be negative' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (dt.action = 'anonymize') <> (anonymize IS NOT NULL) THEN
+        RAISE EXCEPTION 'document type "%" has action %, so the rule % name columns to anonymize',
+                        dt.name, dt.action, CASE WHEN dt.action = 'anonymize' THEN 'must' ELSE 'must not' END
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF anonymize IS NOT NULL THEN
+        IF jsonb_typeof(anonymize) <> 'object' OR anonymize = '{}'::jsonb THEN
+            RAISE EXCEPTION 'anonymize must be a JSON object naming at least one column'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        FOR col, spec IN SELECT key, value FROM jsonb_each(anonymize) LOOP
+            typ := privacy._column_type(tbl, col);
+            IF EXISTS (SELECT FROM pg_constraint c JOIN pg_attribute a
+                           ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+                        WHERE c.conrelid = tbl AND c.contype IN ('p', 'u', 'f', 'x')
+                          AND a.attname = col) THEN
+                RAISE EXCEPTION 'column "%" of "%" is part of a key or constraint and cannot be anonymized', col, tbl
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = col
+                          AND (a.attgenerated <> '' OR a.attnotnull) AND spec = 'null'::jsonb) THEN
+                RAISE EXCEPTION 'column "%" of "%" is generated or NOT NULL and cannot be set to NULL', col, tbl
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF jsonb_typeof(spec) = 'object' THEN
+                IF NOT (spec ? 'keep') OR jsonb_typeof(spec -> 'keep') <> 'number'
+                   OR (spec ->> 'keep')::numeric NOT BETWEEN 0 AND 100
+                   OR (spec ->> 'keep')::numeric <> trunc((spec ->> 'keep')::numeric)
+                   OR (SELECT count(*) FROM jsonb_object_keys(spec)) <> 1 THEN
+                    RAISE EXCEPTION 'invalid anonymization of column "%"', col
+                        USING ERRCODE = 'invalid_parameter_value',
+                              DETAIL = 'A partial mask is {"keep": n}, n between 0 and 100.';
+                END IF;
+                IF typ NOT IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype) THEN
+                    RAISE EXCEPTION 'column "%" of "%" is not a text column; it can be set to NULL or a fixed value', col, tbl
+                        USING ERRCODE = 'wrong_object_type';
+                END IF;
+            ELSIF jsonb_typeof(spec) = 'string' THEN
+                BEGIN
+                    EXECUTE format('SELECT %L::%s', spec #>> '{}', typ);
+                EXCEPTION WHEN data_exception THEN
+                    RAISE EXCEPTION 'the anonymized value of column "%" is not a valid %', col, typ
+                        USING ERRCODE = 'invalid_parameter_value';
+                END;
+            ELSIF spec <> 'null'::jsonb THEN
+                RAISE EXCEPTION 'invalid anonymization of column "%"', col
+                    USING ERRCODE = 'invalid_parameter_value',
+                          DETAIL = 'Give null, {"keep": n} or a value as a string.';
+            END IF;
+        END LOOP;
+    END IF;
+
+    SELECT * INTO old FROM privacy.retention_rule r WHERE r.name = create_retention_rule.name FOR UPDATE;
+    IF FOUND AND NOT or_replace THEN
+        RAISE EXCEPTION 'retention rule "%" already exists', create_retention_rule.name
+            USING ERRCODE = 'duplicate_object', HINT = 'Pass or_replace => true to change it.';
+    END IF;
+    BEGIN
+        INSERT INTO privacy.retention_rule AS r (name, document_type, relid, condition, start_expr,
+                                                 retention, anonymize, created_by)
+        VALUES (create_retention_rule.name, dt.name, tbl, condition, start_expr, retention,
+                anonymize, privacy._calling_role()::name)
+        ON CONFLICT ON CONSTRAINT retention_rule_pkey DO UPDATE
+           SET document_type = excluded.document_type, relid = excluded.relid,
+               condition = excluded.condition, start_expr = excluded.start_expr,
+               retention = excluded.retention, anonymize = excluded.anonymize,
+               created_at = pg_catalog.now(), created_by = excluded.created_by;
+    EXCEPTION WHEN check_violation THEN
+        RAISE EXCEPTION 'invalid retention rule name "%"', create_retention_rule.name
+            USING ERRCODE = 'invalid_name',
+                  DETAIL = 'A rule name is lower case letters, digits and underscores, starting with a letter.';
+    END;
+    -- type-checks both expressions; an error undoes the insert
+    SELECT * INTO parts FROM privacy._rule_sql(create_retention_rule.name);
+    PERFORM privacy.audit_append(CASE WHEN old.name IS NULL THEN 'retention.rule' ELSE 'retention.rule.replace' END,
+        tbl::text, NULL, NULL,
+        jsonb_build_object('rule', create_retention_rule.name, 'document_type', dt.name,
+                           'condition', condition, 'start', start_expr,
+                           'retention', retention::text, 'anonymize', anonymize));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_retention_rule(text, regclass, text, text, text, jsonb, interval, boolean) IS
+'Bind a document type to a registered table: the rows (condition), the date that starts their clock (start_expr), and for anonymizing types the columns to blank; audited';
+
+CREATE FUNCTION @extschema@.drop_retention_rule(name text)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl regclass;
+BEGIN
+    PERFORM privacy._require_admin();
+    DELETE FROM privacy.retention_rule r WHERE r.name = drop_retention_rule.name RETURNING relid INTO tbl;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'retention rule "%" does not exist', drop_retention_rule.name
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM privacy.audit_append('retention.rule.drop', tbl::text, NULL, NULL,
+                                 jsonb_build_object('rule', drop_retention_rule.name));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.drop_retention_rule(text) IS
+'Remove a retention rule; audited';
+
+CREATE VIEW @extschema@.retention_rules AS
+SELECT r.name AS rule, r.relid AS tbl, r.document_type, d.action,
+       coalesce(r.retention, d.retention) AS retention, d.rounding, d.min_keep, d.clock,
+       r.condition, r.start_expr, r.anonymize, d.legal_basis, d.source, r.created_by, r.created_at
+  FROM @extschema@.retention_rule r
+  JOIN @extschema@.document_type d ON d.name = r.document_type;
+COMMENT ON VIEW @extschema@.retention_rules IS
+'Retention rules with the periods, rounding, action and legal basis of their document types';
+
+-- Legal holds
+
+CREATE FUNCTION @extschema@.place_hold(
+    subject_type text, subject_key text, reason text, held_until date DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    id bigint;
+    keytype regtype;
+BEGIN
+    SELECT privacy._column_type(s.root_table, s.key_column) INTO keytype
+      FROM privacy.subject_type s WHERE s.name = place_hold.subject_type;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'subject type "%" does not exist', place_hold.subject_type
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF subject_key IS NULL OR reason IS NULL OR btrim(reason) = '' THEN
+        RAISE EXCEPTION 'a legal hold needs a subject key and a reason'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF held_until < CURRENT_DATE THEN
+        RAISE EXCEPTION 'a legal hold cannot end in the past' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    BEGIN
+        EXECUTE format('SELECT %L::%s', subject_key, keytype);
+    EXCEPTION WHEN data_exception THEN
+        RAISE EXCEPTION 'invalid key for subject type "%"', place_hold.subject_type
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('A key of this subject type is a %s.', keytype);
+    END;
+    -- the key as the purge compares it: the text of the typed value
+    EXECUTE format('SELECT (%L::%s)::text', subject_key, keytype) INTO subject_key;
+    INSERT INTO privacy.legal_hold (subject_type, subject_key, reason, held_until, placed_by)
+    VALUES (place_hold.subject_type, subject_key, reason, held_until, privacy._calling_role()::name)
+    RETURNING legal_hold.id INTO id;
+    PERFORM privacy.audit_append('retention.hold', place_hold.subject_type, place_hold.subject_type,
+        CASE WHEN keytype = 'privacy.bsn'::regtype THEN NULL ELSE subject_key END,
+        jsonb_build_object('hold', id, 'until', held_until));
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.place_hold(text, text, text, date) IS
+'Place a legal hold on a subject: no purge or erasure touches their rows until it is released or ends; audited';
+
+CREATE FUNCTION @extschema@.release_hold(hold_id bigint)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h privacy.legal_hold;
+BEGIN
+    UPDATE privacy.legal_hold SET released_at = pg_catalog.now(), released_by = privacy._calling_role()::name
+     WHERE id = hold_id AND released_at IS NULL
+    RETURNING * INTO h;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no active legal hold with id %', hold_id USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM privacy.audit_append('retention.hold.release', h.subject_type, h.subject_type, NULL,
+                                 jsonb_build_object('hold', h.id));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.release_hold(bigint) IS
+'Release a legal hold; audited';
+
+CREATE VIEW @extschema@.legal_holds AS
+SELECT h.id, h.subject_type, h.subject_key, h.reason, h.held_until, h.placed_by, h.placed_at,
+       h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until >= CURRENT_DATE) AS active,
+       h.released_by, h.released_at
+  FROM @extschema@.legal_hold h;
+COMMENT ON VIEW @extschema@.legal_holds IS
+'Legal holds, with whether each is active now';
+
+CREATE FUNCTION @extschema@.subject_held(subject_type text, subject_key text)
+RETURNS boolean
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+RETURN EXISTS (SELECT FROM privacy.legal_hold h
+                WHERE h.subject_type = subject_held.subject_type AND h.subject_key = subject_held.subject_key
+                  AND h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until >= CURRENT_DATE));
+COMMENT ON FUNCTION @extschema@.subject_held(text, text) IS
+'Whether an active legal hold covers a subject';
+
+-- Signalling
+
+CREATE FUNCTION @extschema@.retention_status(
+    rule text DEFAULT NULL,
+    OUT rule_name text, OUT tbl regclass, OUT document_type text, OUT action text,
+    OUT rows_total bigint, OUT rows_expired bigint, OUT rows_held bigint,
+    OUT next_expiry date, OUT expired_since date)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ru record;
+    p record;
+BEGIN
+    FOR ru IN SELECT r.name, r.document_type FROM privacy.retention_rule r
+               WHERE retention_status.rule IS NULL OR r.name = retention_status.rule
+               ORDER BY r.name LOOP
+        SELECT * INTO p FROM privacy._rule_sql(ru.name);
+        rule_name := ru.name;
+        tbl := p.tbl;
+        document_type := ru.document_type;
+        action := p.action;
+        EXECUTE format(
+            'SELECT count(*), count(*) FILTER (WHERE e <= CURRENT_DATE AND pending),
+                    count(*) FILTER (WHERE e <= CURRENT_DATE AND pending AND held),
+                    min(e) FILTER (WHERE e > CURRENT_DATE),
+                    min(e) FILTER (WHERE e <= CURRENT_DATE AND pending)
+               FROM (SELECT %s AS e, %s AS pending, %s AS held FROM %s WHERE %s) s',
+            p.expiry_sql, p.pending_sql, p.held_sql, p.from_sql, p.cond_sql)
+          INTO rows_total, rows_expired, rows_held, next_expiry, expired_since;
+        RETURN NEXT;
+    END LOOP;
+    IF rule IS NOT NULL AND NOT FOUND THEN
+        RAISE EXCEPTION 'retention rule "%" does not exist', rule USING ERRCODE = 'undefined_object';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.retention_status(text) IS
+'Per retention rule: rows it covers, rows expired now (and how many of those are under a legal hold), the next expiry date and the oldest expiry not yet acted on';
+
+CREATE FUNCTION @extschema@.expired_rows(
+    rule text DEFAULT NULL,
+    max_rows integer DEFAULT 1000,
+    OUT rule_name text, OUT tbl regclass, OUT row_key text, OUT subject jsonb,
+    OUT expired_since date, OUT held boolean, OUT referenced boolean)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ru record;
+    p record;
+    n bigint := 0;
+    got bigint;
+BEGIN
+    IF max_rows IS NULL OR max_rows < 0 THEN
+        RAISE EXCEPTION 'max_rows must be zero or more' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF rule IS NOT NULL AND NOT EXISTS (SELECT FROM privacy.retention_rule r WHERE r.name = expired_rows.rule) THEN
+        RAISE EXCEPTION 'retention rule "%" does not exist', rule USING ERRCODE = 'undefined_object';
+    END IF;
+    FOR ru IN SELECT r.name FROM privacy.retention_rule r
+               WHERE expired_rows.rule IS NULL OR r.name = expired_rows.rule ORDER BY r.name LOOP
+        EXIT WHEN n >= max_rows;
+        SELECT * INTO p FROM privacy._rule_sql(ru.name);
+        RETURN QUERY EXECUTE format(
+            'SELECT %L::text, %L::regclass, %s, %s, %s AS e, %s, %s
+               FROM %s WHERE %s AND %s AND %s <= CURRENT_DATE
+              ORDER BY e, 3 LIMIT %s',
+            ru.name, p.tbl, p.key_sql, p.subject_sql, p.expiry_sql, p.held_sql,
+            CASE WHEN p.action = 'delete' THEN p.blocked_sql ELSE 'false' END,
+            p.from_sql, p.cond_sql, p.pending_sql, p.expiry_sql, max_rows - n);
+        GET DIAGNOSTICS got = ROW_COUNT;
+        n := n + got;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.expired_rows(text, integer) IS
+'Rows whose retention has expired: rule, table, row key, subjects (BSNs masked), expired since, and whether a legal hold or a referencing row keeps them';
+
+-- The purge
+
+-- Rules in the order the purge runs them: tables that reference others
+-- before the tables they reference, so that children go before parents.
+CREATE FUNCTION @extschema@._purge_order(rule text DEFAULT NULL)
+RETURNS TABLE (rule_name text, ord integer)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE walk(start, cur, depth) AS (
+        SELECT r.relid::oid, r.relid::oid, 0 FROM privacy.retention_rule r
+        UNION
+        SELECT w.start, c.confrelid, w.depth + 1
+          FROM walk w JOIN pg_constraint c ON c.contype = 'f' AND c.conrelid = w.cur
+         WHERE c.confrelid <> c.conrelid AND w.depth < 16
+    ), height AS (
+        SELECT start, max(depth) AS h FROM walk GROUP BY start
+    )
+    SELECT r.name, (row_number() OVER (ORDER BY h.h DESC, r.name))::integer
+      FROM privacy.retention_rule r
+      JOIN privacy.document_type d ON d.name = r.document_type
+      JOIN height h ON h.start = r.relid::oid
+     WHERE d.action <> 'signal' AND ($1 IS NULL OR r.name = $1)
+$$;
+COMMENT ON FUNCTION @extschema@._purge_order(text) IS
+'Acting retention rules in purge order: referencing tables before referenced ones';
+
+-- The statement that acts on one rule's expired rows: in a window of the
+-- table's pages ($1 <= ctid < $2) for the purge, or over the whole table
+-- for a dry run.  It returns the rows acted on, held and kept because other
+-- rows reference them.
+CREATE FUNCTION @extschema@._purge_statement(rule_name text, windowed boolean)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    act text;
+    pick text := 'SELECT tid FROM c WHERE NOT held AND NOT blocked';
+BEGIN
+    SELECT * INTO p FROM privacy._rule_sql(rule_name);
+    IF p.action = 'delete' THEN
+        act := format('DELETE FROM %s t', p.tbl);
+    ELSE
+        act := format('UPDATE %s t SET %s', p.tbl, p.set_sql);
+    END IF;
+    act := act || format(' WHERE t.ctid = ANY (ARRAY(%s))', pick);
+    IF p.partitioned THEN
+        act := act || ' AND (t.tableoid, t.ctid) IN (SELECT toid, tid FROM c WHERE NOT held AND NOT blocked)';
+    END IF;
+    RETURN format(
+        'WITH c AS MATERIALIZED (
+             SELECT r.tableoid AS toid, r.ctid AS tid, (%s) AS held, (%s) AS blocked
+               FROM %s
+              WHERE %s %s AND %s AND %s <= CURRENT_DATE
+                FOR UPDATE OF r
+         ), a AS (%s RETURNING 1)
+         SELECT (SELECT count(*) FROM a), count(*) FILTER (WHERE held),
+                count(*) FILTER (WHERE blocked AND NOT held)
+           FROM c',
+        p.held_sql, p.blocked_sql, p.from_sql,
+        CASE WHEN windowed THEN 'r.ctid >= $1 AND r.ctid < $2 AND' ELSE '' END,
+        p.cond_sql, p.pending_sql, p.expiry_sql, act);
+END
+$$;
+COMMENT ON FUNCTION @extschema@._purge_statement(text, boolean) IS
+'SQL that deletes or anonymizes a rule''s expired rows (in a window of pages, or all), returning counts';
+
+CREATE FUNCTION @extschema@.purge_plan(rule text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o record;
+    p record;
+    acted bigint;
+    held bigint;
+    blocked bigint;
+    res jsonb := '[]';
+BEGIN
+    PERFORM privacy._require_admin();
+    IF rule IS NOT NULL AND NOT EXISTS (SELECT FROM privacy.retention_rule r WHERE r.name = purge_plan.rule) THEN
+        RAISE EXCEPTION 'retention rule "%" does not exist', rule USING ERRCODE = 'undefined_object';
+    END IF;
+    -- The real statements, in the real order, undone at the end: the counts
+    -- are what a purge run now would do, children before parents included.
+    BEGIN
+        FOR o IN SELECT * FROM privacy._purge_order(rule) ORDER BY ord LOOP
+            SELECT * INTO p FROM privacy._rule_sql(o.rule_name);
+            EXECUTE privacy._purge_statement(o.rule_name, false) INTO acted, held, blocked;
+            res := res || jsonb_build_array(jsonb_build_object(
+                'rule', o.rule_name, 'table', p.tbl::text, 'action', p.action,
+                'deleted', CASE WHEN p.action = 'delete' THEN acted ELSE 0 END,
+                'anonymized', CASE WHEN p.action = 'anonymize' THEN acted ELSE 0 END,
+                'held', held, 'blocked', blocked, 'status', 'dry_run'));
+        END LOOP;
+        RAISE EXCEPTION USING ERRCODE = 'PPD01';
+    EXCEPTION WHEN SQLSTATE 'PPD01' THEN
+        NULL;
+    END;
+    RETURN jsonb_build_object('run', NULL, 'dry_run', true, 'rules', res);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.purge_plan(text) IS
+'Dry run of the purge: what it would delete, anonymize and leave (held, referenced) per rule, by running it and undoing it';
+
+CREATE FUNCTION @extschema@._purge_close(run bigint, rule text, status text)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    l privacy.purge_log;
+BEGIN
+    PERFORM privacy._require_admin();
+    UPDATE privacy.purge_log SET status = _purge_close.status, finished_at = pg_catalog.now()
+     WHERE run_id = run AND purge_log.rule = _purge_close.rule AND finished_at IS NULL
+    RETURNING * INTO l;
+    IF FOUND THEN
+        PERFORM privacy.audit_append('retention.purge', l.tbl, NULL, NULL,
+            jsonb_build_object('run', l.run_id, 'rule', l.rule, 'action', l.action, 'status', l.status,
+                               'deleted', l.deleted, 'anonymized', l.anonymized, 'held', l.held,
+                               'blocked', l.blocked, 'batches', l.batches));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._purge_close(bigint, text, text) IS
+'Finish one rule of a purge run and write its audit entry';
+
+CREATE FUNCTION @extschema@._purge_begin(rule text)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    run bigint;
+    l record;
+    other integer;
+BEGIN
+    PERFORM privacy._require_admin();
+    IF rule IS NOT NULL AND NOT EXISTS (SELECT FROM privacy.retention_rule r WHERE r.name = _purge_begin.rule) THEN
+        RAISE EXCEPTION 'retention rule "%" does not exist', rule USING ERRCODE = 'undefined_object';
+    END IF;
+    -- A run still marked as going whose backend is not running a statement
+    -- was cancelled or crashed: close it, so its work is audited.
+    SELECT max(a.pid) INTO other
+      FROM privacy.purge_log pl JOIN pg_stat_activity a
+        ON a.pid = (pl.run_by_pid).pid AND a.backend_start = (pl.run_by_pid).started
+     WHERE pl.finished_at IS NULL AND a.state = 'active' AND a.pid <> pg_backend_pid();
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'another purge is running (process %)', other
+            USING ERRCODE = 'lock_not_available',
+                  HINT = 'Wait for it to finish, or cancel it: the next run finishes its work.';
+    END IF;
+    FOR l IN SELECT p.run_id, p.rule, p.status FROM privacy.purge_log p
+              WHERE p.finished_at IS NULL ORDER BY p.run_id, p.ord LOOP
+        PERFORM privacy._purge_close(l.run_id, l.rule,
+                                     CASE WHEN l.status = 'pending' THEN 'not_reached' ELSE 'interrupted' END);
+    END LOOP;
+    run := nextval('privacy.purge_run_seq');
+    INSERT INTO privacy.purge_log (run_id, rule, ord, tbl, action, run_by, started_at, status, run_by_pid)
+    SELECT run, o.rule_name, o.ord, r.relid::text, d.action, privacy._calling_role()::name,
+           pg_catalog.now(), 'pending',
+           ROW(pg_backend_pid(), (SELECT a.backend_start FROM pg_stat_activity a
+                                   WHERE a.pid = pg_backend_pid()))::privacy.purge_backend
+      FROM privacy._purge_order(rule) o
+      JOIN privacy.retention_rule r ON r.name = o.rule_name
+      JOIN privacy.document_type d ON d.name = r.document_type;
+    RETURN run;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._purge_begin(text) IS
+'Start a purge run: close runs that were interrupted, and list the rules to run in order';
+
+-- How many pages one rule's table spans and how many a batch takes, so
+-- that a batch looks at about batch_rows rows.
+CREATE FUNCTION @extschema@._purge_window(rule text, batch_rows integer,
+                                          OUT pages bigint, OUT window_pages bigint)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl regclass;
+    tuples float8;
+    relpages float8;
+BEGIN
+    PERFORM privacy._require_admin();
+    SELECT r.relid INTO tbl FROM privacy.retention_rule r WHERE r.name = _purge_window.rule;
+    SELECT max(pg_relation_size(t.relid) / current_setting('block_size')::bigint),
+           sum(greatest(c.reltuples, 0)), sum(c.relpages)
+      INTO pages, tuples, relpages
+      FROM (SELECT tbl::oid AS relid
+            UNION
+            SELECT pt.relid FROM pg_partition_tree(tbl) pt WHERE pt.isleaf) t
+      JOIN pg_class c ON c.oid = t.relid
+     WHERE c.relkind <> 'p';
+    pages := coalesce(pages, 0);
+    window_pages := greatest(1, floor(batch_rows /
+        CASE WHEN relpages > 0 AND tuples > 0 THEN tuples / relpages ELSE 100 END))::bigint;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._purge_window(text, integer) IS
+'Pages of a rule''s table and the pages per batch for a number of rows per batch';
+
+CREATE FUNCTION @extschema@._purge_batch(run bigint, rule text, first_page bigint, end_page bigint)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    acted bigint;
+    n_held bigint;
+    n_blocked bigint;
+    t0 timestamptz := clock_timestamp();
+    ms float8;
+    act text;
+BEGIN
+    PERFORM privacy._require_admin();
+    SELECT l.action INTO act FROM privacy.purge_log l
+     WHERE l.run_id = run AND l.rule = _purge_batch.rule AND l.finished_at IS NULL;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'purge run % has no open rule "%"', run, rule USING ERRCODE = 'undefined_object';
+    END IF;
+    EXECUTE privacy._purge_statement(rule, true) INTO acted, n_held, n_blocked
+      USING format('(%s,0)', first_page)::tid, format('(%s,0)', end_page)::tid;
+    ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
+    UPDATE privacy.purge_log l
+       SET status = 'running',
+           deleted = l.deleted + CASE WHEN act = 'delete' THEN acted ELSE 0 END,
+           anonymized = l.anonymized + CASE WHEN act = 'anonymize' THEN acted ELSE 0 END,
+           held = l.held + n_held, blocked = l.blocked + n_blocked,
+           batches = l.batches + 1, longest_batch_ms = greatest(l.longest_batch_ms, ms)
+     WHERE l.run_id = run AND l.rule = _purge_batch.rule;
+    RETURN acted;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._purge_batch(bigint, text, bigint, bigint) IS
+'One batch of a purge: act on a rule''s expired rows in a window of pages, and count it in the run''s log';
+
+CREATE FUNCTION @extschema@._purge_end(run bigint)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    res jsonb;
+    left_over jsonb;
+BEGIN
+    PERFORM privacy._require_admin();
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'rule', l.rule, 'table', l.tbl, 'action', l.action, 'deleted', l.deleted,
+               'anonymized', l.anonymized, 'held', l.held, 'blocked', l.blocked,
+               'status', l.status, 'batches', l.batches,
+               'longest_batch_ms', round(l.longest_batch_ms::numeric, 1)) ORDER BY l.ord), '[]'),
+           jsonb_agg(jsonb_build_object('rule', l.rule, 'held', l.held, 'blocked', l.blocked,
+                                        'status', l.status) ORDER BY l.ord)
+               FILTER (WHERE l.held > 0 OR l.blocked > 0 OR l.status <> 'done')
+      INTO res, left_over
+      FROM privacy.purge_log l WHERE l.run_id = run;
+    -- tell whoever listens that expired rows remain that this run left
+    IF left_over IS NOT NULL THEN
+        PERFORM pg_notify('privacy_retention',
+                          jsonb_build_object('run', run, 'left', left_over)::text);
+    END IF;
+    RETURN jsonb_build_object('run', run, 'dry_run', false, 'rules', res);
+END
+$$;
+COMMENT ON FUNCTION @extschema@._purge_end(bigint) IS
+'Finish a purge run: its result, and a NOTIFY on privacy_retention when it left expired rows';
+
+CREATE PROCEDURE @extschema@.purge(
+    dry_run boolean DEFAULT false,
+    batch_rows integer DEFAULT 50000,
+    max_runtime interval DEFAULT NULL,
+    rule text DEFAULT NULL,
+    INOUT result jsonb DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    run bigint;
+    rules text[];
+    r text;
+    w record;
+    pos bigint;
+    deadline timestamptz;
+    tries integer;
+    stop boolean := false;
+BEGIN
+    PERFORM privacy._require_admin();
+    IF batch_rows IS NULL OR batch_rows < 1 THEN
+        RAISE EXCEPTION 'batch_rows must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF max_runtime < interval '0' THEN
+        RAISE EXCEPTION 'max_runtime must not be negative' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF dry_run THEN
+        result := privacy.purge_plan(rule);
+        RETURN;
+    END IF;
+    PERFORM privacy._require_top_level('privacy.purge()');
+    deadline := pg_catalog.clock_timestamp() + max_runtime;
+    run := privacy._purge_begin(rule);
+    rules := ARRAY(SELECT l.rule FROM privacy.purge_log l WHERE l.run_id = run ORDER BY l.ord);
+    COMMIT;
+    FOREACH r IN ARRAY rules LOOP
+        IF stop THEN
+            PERFORM privacy._purge_close(run, r, 'not_reached');
+            COMMIT;
+            CONTINUE;
+        END IF;
+        SELECT * INTO w FROM privacy._purge_window(r, batch_rows);
+        pos := 0;
+        WHILE pos < w.pages LOOP
+            IF pg_catalog.clock_timestamp() > deadline THEN
+                stop := true;
+                EXIT;
+            END IF;
+            tries := 0;
+            LOOP
+                BEGIN
+                    PERFORM privacy._purge_batch(run, r, pos, pos + w.window_pages);
+                    EXIT;
+                EXCEPTION WHEN deadlock_detected OR serialization_failure THEN
+                    tries := tries + 1;
+                    IF tries >= 3 THEN
+                        RAISE;
+                    END IF;
+                END;
+            END LOOP;
+            COMMIT;
+            pos := pos + w.window_pages;
+        END LOOP;
+        PERFORM privacy._purge_close(run, r, CASE WHEN stop THEN 'budget' ELSE 'done' END);
+        COMMIT;
+    END LOOP;
+    result := privacy._purge_end(run);
+END
+$$;
+COMMENT ON PROCEDURE @extschema@.purge(boolean, integer, interval, text, jsonb) IS
+'Delete or anonymize expired rows, rule by rule (children before parents), in batches of about batch_rows rows that each commit; honours legal holds and minimum keep periods; audited per rule';
+
+-- Scheduling with pg_cron
+
+CREATE FUNCTION @extschema@.schedule_purge(
+    schedule text DEFAULT '30 3 * * *',
+    job_name text DEFAULT 'privacy_purge',
+    batch_rows integer DEFAULT 50000,
+    max_runtime interval DEFAULT '1 hour')
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    who name := privacy._calling_role()::name;
+    job bigint;
+BEGIN
+    PERFORM privacy._require_admin();
+    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
+            USING ERRCODE = 'undefined_object',
+                  DETAIL = format('pg_cron runs its jobs from the database named by cron.database_name (%s).',
+                                  coalesce(current_setting('cron.database_name', true), 'not set')),
+                  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, and CREATE EXTENSION pg_cron.';
+    END IF;
+    IF NOT (SELECT rolcanlogin FROM pg_roles WHERE rolname = who) THEN
+        RAISE EXCEPTION 'role "%" cannot log in, and pg_cron runs a job as the role that scheduled it', who
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Schedule the purge as a login role that is a member of the privacy admin role.';
+    END IF;
+    IF batch_rows IS NULL OR batch_rows < 1 OR max_runtime IS NULL OR max_runtime < interval '0' THEN
+        RAISE EXCEPTION 'invalid batch_rows or max_runtime' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT FROM cron.job WHERE jobname = job_name) THEN
+        RAISE EXCEPTION 'a pg_cron job named "%" already exists', job_name
+            USING ERRCODE = 'duplicate_object', HINT = 'Unschedule it with privacy.unschedule_purge() first.';
+    END IF;
+    EXECUTE 'SELECT cron.schedule_in_database($1, $2, $3, $4, $5, true)'
+       INTO job
+      USING job_name, schedule,
+            format('CALL privacy.purge(batch_rows => %s, max_runtime => %L)', batch_rows, max_runtime),
+            current_database(), who::text;
+    PERFORM privacy.audit_append('retention.schedule', job_name, NULL, NULL,
+        jsonb_build_object('job', job, 'schedule', schedule, 'role', who,
+                           'batch_rows', batch_rows, 'max_runtime', max_runtime::text));
+    RETURN job;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.schedule_purge(text, text, integer, interval) IS
+'Schedule privacy.purge() with pg_cron, run as the calling role; audited';
+
+CREATE FUNCTION @extschema@.unschedule_purge(job_name text DEFAULT 'privacy_purge')
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job bigint;
+BEGIN
+    PERFORM privacy._require_admin();
+    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    EXECUTE 'SELECT jobid FROM cron.job WHERE jobname = $1 AND command LIKE ''CALL privacy.purge(%'''
+       INTO job USING job_name;
+    IF job IS NULL THEN
+        RAISE EXCEPTION 'no scheduled purge named "%"', job_name USING ERRCODE = 'undefined_object';
+    END IF;
+    EXECUTE 'SELECT cron.unschedule($1)' USING job;
+    PERFORM privacy.audit_append('retention.unschedule', job_name, NULL, NULL, jsonb_build_object('job', job));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.unschedule_purge(text) IS
+'Remove the pg_cron job of a scheduled purge; audited';
+
+REVOKE EXECUTE ON FUNCTION
+    @extschema@._check_expression(text, text, text),
+    @extschema@._require_top_level(text),
+    @extschema@.define_document_type(text, interval, text, text, interval, text, text, text, text),
+    @extschema@.drop_document_type(text),
+    @extschema@.load_retention_preset(text),
+    @extschema@._rule_from(regclass),
+    @extschema@._report_text(text, regtype),
+    @extschema@._rule_sql(text),
+    @extschema@.create_retention_rule(text, regclass, text, text, text, jsonb, interval, boolean),
+    @extschema@.drop_retention_rule(text),
+    @extschema@.place_hold(text, text, text, date),
+    @extschema@.release_hold(bigint),
+    @extschema@.subject_held(text, text),
+    @extschema@.retention_status(text),
+    @extschema@.expired_rows(text, integer),
+    @extschema@._purge_order(text),
+    @extschema@._purge_statement(text, boolean),
+    @extschema@.purge_plan(text),
+    @extschema@._purge_close(bigint, text, text),
+    @extschema@._purge_begin(text),
+    @extschema@._purge_window(text, integer),
+    @extschema@._purge_batch(bigint, text, bigint, bigint),
+    @extschema@._purge_end(bigint),
+    @extschema@.schedule_purge(text, text, integer, interval),
+    @extschema@.unschedule_purge(text)
+FROM PUBLIC;
+REVOKE EXECUTE ON PROCEDURE @extschema@.purge(boolean, integer, interval, text, jsonb) FROM PUBLIC;
+DO $$
+DECLARE
+    admin text := coalesce(nullif(current_setting('privacy.admin_role', true), ''), 'privacy_admin');
+    officer text := coalesce(nullif(current_setting('privacy.officer_role', true), ''), 'privacy_officer');
+BEGIN
+    EXECUTE pg_catalog.format(
+        'GRANT SELECT ON privacy.document_type, privacy.retention_rule, privacy.legal_hold, '
+        'privacy.purge_log, privacy.retention_rules, privacy.legal_holds TO %I, %I', admin, officer);
+    EXECUTE pg_catalog.format(
+        'GRANT EXECUTE ON FUNCTION privacy.place_hold(text, text, text, date), '
+        'privacy.release_hold(bigint), privacy.subject_held(text, text), '
+        'privacy.retention_status(text), privacy.expired_rows(text, integer) TO %I, %I', admin, officer);
+    EXECUTE pg_catalog.format(
+        'GRANT EXECUTE ON FUNCTION '
+        'privacy.define_document_type(text, interval, text, text, interval, text, text, text, text), '
+        'privacy.drop_document_type(text), privacy.load_retention_preset(text), '
+        'privacy.create_retention_rule(text, regclass, text, text, text, jsonb, interval, boolean), '
+        'privacy.drop_retention_rule(text), privacy.purge_plan(text), '
+        'privacy._require_top_level(text), privacy._purge_close(bigint, text, text), '
+        'privacy._purge_begin(text), privacy._purge_window(text, integer), '
+        'privacy._purge_batch(bigint, text, bigint, bigint), privacy._purge_end(bigint), '
+        'privacy.schedule_purge(text, text, integer, interval), privacy.unschedule_purge(text) TO %I', admin);
+    EXECUTE pg_catalog.format(
+        'GRANT EXECUTE ON PROCEDURE privacy.purge(boolean, integer, interval, text, jsonb) TO %I', admin);
+END
+$$;
