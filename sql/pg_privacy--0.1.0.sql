@@ -1757,23 +1757,24 @@ LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@._require_top_level(text) IS
 'Raise inside a transaction block (for procedures that commit)';
 
+CREATE FUNCTION @extschema@.retention_clock(start date, rounding text DEFAULT 'none')
+RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN NOT pg_catalog.isfinite(start) OR rounding = 'none' THEN start
+            WHEN rounding = 'end_of_year'
+                THEN pg_catalog.make_date(pg_catalog.date_part('year', start)::integer + 1, 1, 1)
+            WHEN rounding = 'end_of_month'
+                THEN (pg_catalog.date_trunc('month', start) + interval '1 month')::date
+       END;
+COMMENT ON FUNCTION @extschema@.retention_clock(date, text) IS
+'The day a retention period starts running: the start date, or the day after the end of its month or calendar year';
+
 CREATE FUNCTION @extschema@.retention_expiry(
     start date, retention interval, rounding text DEFAULT 'none', min_keep interval DEFAULT NULL)
 RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN (GREATEST(
-            CASE WHEN NOT pg_catalog.isfinite(start) OR rounding = 'none' THEN start
-                 WHEN rounding = 'end_of_year'
-                     THEN pg_catalog.make_date(pg_catalog.date_part('year', start)::integer + 1, 1, 1)
-                 WHEN rounding = 'end_of_month'
-                     THEN (pg_catalog.date_trunc('month', start) + interval '1 month')::date
-            END + retention,
-            CASE WHEN NOT pg_catalog.isfinite(start) OR rounding = 'none' THEN start
-                 WHEN rounding = 'end_of_year'
-                     THEN pg_catalog.make_date(pg_catalog.date_part('year', start)::integer + 1, 1, 1)
-                 WHEN rounding = 'end_of_month'
-                     THEN (pg_catalog.date_trunc('month', start) + interval '1 month')::date
-            END + coalesce(min_keep, retention)))::date;
+RETURN (GREATEST(@extschema@.retention_clock(start, rounding) + retention,
+                 @extschema@.retention_clock(start, rounding) + coalesce(min_keep, retention)))::date;
 COMMENT ON FUNCTION @extschema@.retention_expiry(date, interval, text, interval) IS
 'The first day a document may be removed: its start date, rounded up to the end of its month or year, plus the longer of the retention and the minimum keep period';
 

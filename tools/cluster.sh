@@ -47,6 +47,7 @@ cluster_start() {
     shift 3
     local opts="-p $port -k $dir -c listen_addresses='' -c fsync=on"
     opts+=" -c shared_preload_libraries='$preload' -c cron.database_name=postgres"
+    opts+=" -c cron.host='$dir'"
     opts+=" -c max_connections=50 -c log_min_messages=warning"
     for o in "$@"; do
         opts+=" -c $o"
