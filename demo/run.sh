@@ -28,7 +28,7 @@ build_and_install
 cluster_stop "$DIR"
 rm -rf "$DIR"
 cluster_create "$DIR"
-cluster_start "$DIR" "$PORT" 'pg_privacy, pg_cron'
+cluster_start "$DIR" "$PORT" 'pg_privacy, pg_cron' cron.database_name=agency
 
 export PGHOST=$DIR PGPORT=$PORT PGUSER=postgres
 bold=$(tput bold 2>/dev/null || true)
@@ -52,6 +52,7 @@ psql -X -q -d postgres -c "CREATE DATABASE agency"
 psql -X -q -d agency -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
 SET client_min_messages = warning;
 CREATE EXTENSION pg_privacy CASCADE;
+CREATE EXTENSION pg_cron;
 ALTER DATABASE agency SET search_path = "$user", public, privacy;
 SQL
 psql -X -q -d agency -v ON_ERROR_STOP=1 -f demo/generate.sql >/dev/null
@@ -71,6 +72,7 @@ CREATE ROLE agency_owner NOLOGIN;                      -- owns the application's
 GRANT USAGE ON SCHEMA agency TO clerk_utrecht, clerk_amsterdam, payroll_anna, fg_officer, agency_owner, dba_piet, arts_bakker;
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA agency TO clerk_utrecht, clerk_amsterdam, payroll_anna;
 GRANT SELECT ON ALL TABLES IN SCHEMA agency TO fg_officer, arts_bakker;
+GRANT SELECT ON agency.employees TO dba_piet;         -- read by a retention rule he writes
 -- what the sick-leave registration records: a health note for the company
 -- doctor, and a diagnosis field that older software still has
 ALTER TABLE agency.sick_leave ADD COLUMN health_note text, ADD COLUMN diagnosis text;
@@ -214,6 +216,62 @@ SQL
 as fg_officer <<'SQL'
 SELECT count(*) AS left_over FROM privacy.scan_table('agency.notes');
 SELECT body FROM agency.notes WHERE id = 80;
+SQL
+
+step "Documents expire" "The controller loads the Dutch staffing periods (each with its legal source, to review), and the admin binds them to the tables: ID copies of candidates who never worked for the agency go after 4 weeks, those of employees 5 years after the end of the calendar year their employment ended, payslips after 7 years, timesheets after 52 weeks. The officer sees what has expired and puts one candidate on a legal hold; the purge runs in short batches, leaves that candidate alone and is audited per rule. pg_cron then runs it on a schedule."
+as dba_piet <<'SQL'
+SELECT privacy.load_retention_preset('nl_staffing') AS types_added;
+SELECT name, retention, rounding, min_keep, source FROM privacy.document_type ORDER BY name;
+SELECT privacy.create_retention_rule('candidate_id_copies', 'agency.documents', 'candidate_id_copy',
+    start_expr => 'created_at',
+    condition => $$doc_type = 'id_copy' AND NOT EXISTS (SELECT FROM agency.employees e WHERE e.candidate_id = r.candidate_id)$$);
+SELECT privacy.create_retention_rule('employee_id_copies', 'agency.documents', 'employee_id_copy',
+    start_expr => $$(SELECT max(e.employment_end) FROM agency.employees e WHERE e.candidate_id = r.candidate_id)$$,
+    condition => $$doc_type = 'id_copy' AND EXISTS (SELECT FROM agency.employees e WHERE e.candidate_id = r.candidate_id)$$);
+SELECT privacy.create_retention_rule('payslips', 'agency.documents', 'payroll_record',
+    start_expr => 'created_at', condition => $$doc_type = 'payslip'$$);
+SELECT privacy.create_retention_rule('timesheets', 'agency.timesheets', 'working_time_record',
+    start_expr => 'week_start');
+-- a rule may not read what its author may not read
+SELECT privacy.create_retention_rule('sneaky', 'agency.documents', 'personnel_file',
+    start_expr => $$(SELECT min(rolvaliduntil)::date FROM pg_authid)$$);
+SQL
+as fg_officer <<'SQL'
+SELECT rule_name, document_type, rows_total, rows_expired, next_expiry, expired_since FROM privacy.retention_status();
+SELECT rule_name, row_key, subject, expired_since FROM privacy.expired_rows('candidate_id_copies', 3);
+SELECT privacy.place_hold('candidate', (SELECT subject ->> 'candidate' FROM privacy.expired_rows('candidate_id_copies', 1)),
+                          'Dispute at the kantonrechter about the registration') AS hold;
+SQL
+as dba_piet <<'SQL'
+-- the dry run: CALL privacy.purge(dry_run => true) returns the same
+SELECT r ->> 'rule' AS rule, r -> 'deleted' AS would_delete, r -> 'held' AS held, r -> 'blocked' AS blocked
+  FROM jsonb_array_elements(privacy.purge_plan() -> 'rules') r;
+SQL
+as dba_piet <<'SQL' | cut -c1-160
+CALL privacy.purge();
+SELECT rule, status, deleted, held, blocked, batches, round(longest_batch_ms) AS longest_batch_ms
+  FROM privacy.purge_log ORDER BY run_id, ord;
+CALL privacy.purge();
+SQL
+as fg_officer <<'SQL'
+SELECT rule_name, rows_expired, rows_held FROM privacy.retention_status();
+SQL
+as dba_piet <<'SQL'
+SELECT privacy.schedule_purge('* * * * *', 'demo_purge') AS job;
+SQL
+printf 'waiting for pg_cron to run the job (it starts on the next minute) ...\n'
+for _ in $(seq 1 75); do
+    done_runs=$(psql -X -At -d agency -c "SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = 'demo_purge' AND d.status IN ('succeeded', 'failed')")
+    [ "$done_runs" -gt 0 ] && break
+    sleep 2
+done
+as postgres <<'SQL'
+SELECT j.jobname, j.username, d.status, d.return_message FROM cron.job_run_details d JOIN cron.job j USING (jobid) ORDER BY d.runid LIMIT 1;
+SELECT run_id, run_by, count(*) AS rules, sum(deleted) AS deleted FROM privacy.purge_log GROUP BY 1, 2 ORDER BY 1;
+SQL
+as dba_piet <<'SQL'
+SELECT privacy.unschedule_purge('demo_purge');
+SELECT privacy.schedule_purge('30 3 * * *') AS nightly_job;
 SQL
 
 step "The privacy officer reads the audit trail" "Every entry carries a SHA-256 hash and is sealed when its transaction commits; the seals form a chain, and audit_verify() recomputes all of it."

@@ -121,6 +121,32 @@ check_walker(Node *node, ExprCheck *ec)
 	return expression_tree_walker(node, check_walker, ec);
 }
 
+typedef struct ExprErrorContext
+{
+	const char *what;
+	const char *sql;
+} ExprErrorContext;
+
+/*
+ * Errors while parsing the query built around an expression: point into
+ * that query, not into the statement the client sent, and say which
+ * expression it was.
+ */
+static void
+expression_error_callback(void *arg)
+{
+	ExprErrorContext *ctx = (ExprErrorContext *) arg;
+	int			pos = geterrposition();
+
+	if (pos > 0)
+	{
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery(ctx->sql);
+	}
+	errcontext("retention rule %s", ctx->what);
+}
+
 /*
  * privacy._check_expression(from_clause, expr, what): the type of expr
  * evaluated over from_clause, after checking that expr is one value
@@ -140,6 +166,8 @@ privacy_check_expression(PG_FUNCTION_ARGS)
 	Query	   *query;
 	TargetEntry *tle;
 	ExprCheck	ec;
+	ExprErrorContext errctx;
+	ErrorContextCallback errcb;
 
 	ec.what = what;
 	ec.caller = GetOuterUserId();
@@ -149,6 +177,12 @@ privacy_check_expression(PG_FUNCTION_ARGS)
 	 * then, between parentheses, it cannot reach out of its place in the
 	 * query built around it.
 	 */
+	errctx.what = what;
+	errctx.sql = expr;
+	errcb.callback = expression_error_callback;
+	errcb.arg = &errctx;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
 	raw = raw_parser(expr, RAW_PARSE_PLPGSQL_EXPR);
 	sel = (list_length(raw) == 1 &&
 		   IsA(linitial_node(RawStmt, raw)->stmt, SelectStmt)) ?
@@ -168,11 +202,13 @@ privacy_check_expression(PG_FUNCTION_ARGS)
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT (%s\n) FROM %s", expr, from);
+	errctx.sql = sql.data;
 	raw = pg_parse_query(sql.data);
 	if (list_length(raw) != 1)
 		elog(ERROR, "retention expression parsed into %d statements", list_length(raw));
 	rs = linitial_node(RawStmt, raw);
 	query = parse_analyze_fixedparams(rs, sql.data, NULL, 0, NULL);
+	error_context_stack = errcb.previous;
 	tle = linitial_node(TargetEntry, query->targetList);
 	if (expression_returns_set((Node *) tle->expr))
 		ereport(ERROR,
