@@ -468,8 +468,11 @@ CREATE TABLE @extschema@.subject_type (
     root_table   regclass    NOT NULL,
     key_column   name        NOT NULL,
     description  text,
-    created_at   timestamptz NOT NULL DEFAULT pg_catalog.now()
+    created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    source       text        NOT NULL DEFAULT 'Provided by the data subject'
 );
+COMMENT ON COLUMN @extschema@.subject_type.source IS
+'Where the data of these subjects comes from, as an access request reports it (AVG art. 15(1)(g))';
 COMMENT ON TABLE @extschema@.subject_type IS
 'Kinds of data subjects, each with the table and key column that identify one';
 
@@ -2925,5 +2928,837 @@ BEGIN
         'privacy.schedule_purge(text, text, integer, interval), privacy.unschedule_purge(text) TO %I', admin);
     EXECUTE pg_catalog.format(
         'GRANT EXECUTE ON PROCEDURE privacy.purge(boolean, integer, interval, text, jsonb) TO %I', admin);
+END
+$$;
+
+-------------------------------------------------------------------------------
+-- Data-subject rights: purposes and consent, recipients and disclosures,
+-- the notification outbox, requests with their deadlines, the export of a
+-- subject's data, and the record of processing (AVG art. 30)
+-------------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.purpose (
+    name          text        PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+    description   text        NOT NULL,
+    legal_basis   text        NOT NULL CHECK (legal_basis IN ('consent', 'contract', 'legal_obligation',
+                                                             'vital_interest', 'public_task',
+                                                             'legitimate_interest')),
+    basis_detail  text,
+    created_at    timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE @extschema@.purpose IS
+'Purposes of processing with their legal basis (AVG art. 6(1)): consent, contract, legal_obligation, vital_interest, public_task, legitimate_interest';
+
+CREATE TABLE @extschema@.table_purpose (
+    relid    regclass NOT NULL REFERENCES @extschema@.registered_table ON DELETE CASCADE,
+    purpose  text     NOT NULL REFERENCES @extschema@.purpose ON UPDATE CASCADE,
+    PRIMARY KEY (relid, purpose)
+);
+COMMENT ON TABLE @extschema@.table_purpose IS
+'For which purposes the data of a registered table is processed';
+
+CREATE TABLE @extschema@.consent (
+    subject_type  text        NOT NULL REFERENCES @extschema@.subject_type ON UPDATE CASCADE,
+    subject_key   text        NOT NULL,
+    purpose       text        NOT NULL REFERENCES @extschema@.purpose ON UPDATE CASCADE,
+    given_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    withdrawn_at  timestamptz,
+    recorded_by   name        NOT NULL,
+    PRIMARY KEY (subject_type, subject_key, purpose, given_at),
+    CHECK (withdrawn_at IS NULL OR withdrawn_at >= given_at)
+);
+COMMENT ON TABLE @extschema@.consent IS
+'Consent given, and withdrawn, per subject and purpose';
+
+CREATE TABLE @extschema@.recipient (
+    name          text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+    kind          text NOT NULL CHECK (kind IN ('authority', 'pension_fund', 'client', 'processor',
+                                                'sub_processor', 'other')),
+    country       text NOT NULL CHECK (country ~ '^[A-Z]{2}$'),
+    safeguard     text NOT NULL CHECK (safeguard IN ('eu_eea', 'adequacy', 'standard_contractual_clauses',
+                                                     'binding_corporate_rules', 'derogation')),
+    processor_of  text REFERENCES @extschema@.recipient ON UPDATE CASCADE,
+    contact       text,
+    description   text,
+    CHECK ((kind = 'sub_processor') = (processor_of IS NOT NULL))
+);
+COMMENT ON TABLE @extschema@.recipient IS
+'Recipients of personal data (AVG art. 19, 30(1)(d)): authorities, pension funds, client companies, processors and sub-processors, with their country and the safeguard of a transfer (art. 44-49)';
+
+CREATE SEQUENCE @extschema@.disclosure_seq;
+CREATE TABLE @extschema@.disclosure (
+    id            bigint      PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.disclosure_seq'),
+    recipient     text        NOT NULL REFERENCES @extschema@.recipient ON UPDATE CASCADE,
+    subject_type  text        NOT NULL REFERENCES @extschema@.subject_type ON UPDATE CASCADE,
+    subject_key   text        NOT NULL,
+    categories    text[]      NOT NULL,
+    disclosed_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    recorded_by   name        NOT NULL,
+    note          text
+);
+CREATE INDEX disclosure_subject_idx ON @extschema@.disclosure (subject_type, subject_key);
+COMMENT ON TABLE @extschema@.disclosure IS
+'Disclosures of a subject''s data to a recipient: which categories, when';
+
+CREATE SEQUENCE @extschema@.notification_seq;
+CREATE TABLE @extschema@.notification (
+    id            bigint      PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.notification_seq'),
+    recipient     text        NOT NULL REFERENCES @extschema@.recipient ON UPDATE CASCADE,
+    subject_type  text        NOT NULL,
+    subject_key   text        NOT NULL,
+    event         text        NOT NULL CHECK (event IN ('erasure', 'rectification', 'restriction')),
+    details       jsonb,
+    created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    delivered_at  timestamptz,
+    delivered_by  name
+);
+CREATE INDEX notification_pending_idx ON @extschema@.notification (id) WHERE delivered_at IS NULL;
+COMMENT ON TABLE @extschema@.notification IS
+'Outbox of notifications to recipients about an erasure, rectification or restriction (AVG art. 19); a delivery worker LISTENs on privacy_notification';
+
+CREATE SEQUENCE @extschema@.request_seq;
+CREATE TABLE @extschema@.request (
+    id              bigint      PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.request_seq'),
+    subject_type    text        NOT NULL REFERENCES @extschema@.subject_type ON UPDATE CASCADE,
+    subject_key     text        NOT NULL,
+    kind            text        NOT NULL CHECK (kind IN ('access', 'portability', 'erasure', 'rectification',
+                                                         'restriction', 'objection')),
+    received_on     date        NOT NULL,
+    deadline        date        NOT NULL,
+    extended_reason text,
+    status          text        NOT NULL DEFAULT 'open'
+                                CHECK (status IN ('open', 'fulfilled', 'refused', 'withdrawn')),
+    result          jsonb,
+    closed_at       timestamptz,
+    registered_by   name        NOT NULL,
+    note            text,
+    CHECK ((status = 'open') = (closed_at IS NULL))
+);
+COMMENT ON TABLE @extschema@.request IS
+'Data-subject requests with their deadline: one month from receipt, once extendable by two months with a reason (AVG art. 12(3))';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.purpose', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.table_purpose', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.consent', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.recipient', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.disclosure', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.disclosure_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.notification', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.notification_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.request', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.request_seq', '');
+
+REVOKE ALL ON @extschema@.purpose, @extschema@.table_purpose, @extschema@.consent,
+              @extschema@.recipient, @extschema@.disclosure, @extschema@.notification,
+              @extschema@.request FROM PUBLIC;
+
+-- A subject key as the catalogs store it: the text of the typed key, so
+-- that '017' and '17' name the same candidate.
+CREATE FUNCTION @extschema@._subject_key(subject_type text, subject_key text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    keytype regtype;
+    k text;
+BEGIN
+    SELECT privacy._column_type(s.root_table, s.key_column) INTO keytype
+      FROM privacy.subject_type s WHERE s.name = _subject_key.subject_type;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'subject type "%" does not exist', subject_type USING ERRCODE = 'undefined_object';
+    END IF;
+    IF subject_key IS NULL THEN
+        RAISE EXCEPTION 'a subject key is required' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    BEGIN
+        EXECUTE format('SELECT (%L::%s)::text', subject_key, keytype) INTO k;
+    EXCEPTION WHEN data_exception THEN
+        RAISE EXCEPTION 'invalid key for subject type "%"', subject_type
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('A key of this subject type is a %s.', keytype);
+    END;
+    RETURN k;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._subject_key(text, text) IS
+'A subject key in its canonical text form, checked against the type of the subject type''s key';
+
+-- SQL that selects the rows of one subject in a registered table (as r),
+-- with the key as $1 (text): along the key column, or up the foreign-key
+-- path with a subquery that can use the indexes of each step.
+CREATE FUNCTION @extschema@._subject_where(tbl regclass, subject_type text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ts record;
+    n integer;
+    i integer;
+    step jsonb;
+    joins text;
+    cond text;
+    cols text;
+    refcols text;
+BEGIN
+    SELECT t.*, s.root_table, s.key_column AS root_key,
+           privacy._column_type(s.root_table, s.key_column) AS keytype
+      INTO ts
+      FROM privacy.table_subject t JOIN privacy.subject_type s ON s.name = t.subject_type
+     WHERE t.relid = tbl AND t.subject_type = _subject_where.subject_type;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF ts.key_column IS NOT NULL THEN
+        RETURN format('r.%I = $1::%s', ts.key_column, ts.keytype);
+    END IF;
+    n := array_length(ts.via, 1);
+    joins := format('%s s1', ts.via[1]);
+    FOR i IN 2 .. n LOOP
+        step := ts.via_columns -> (i - 1);
+        SELECT string_agg(format('s%s.%I = s%s.%I', i, rc, i - 1, c), ' AND ')
+          INTO cond
+          FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
+          JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
+        joins := joins || format(' JOIN %s s%s ON %s', ts.via[i], i, cond);
+    END LOOP;
+    step := ts.via_columns -> 0;
+    SELECT string_agg(format('r.%I', c), ', ' ORDER BY k), string_agg(format('s1.%I', rc), ', ' ORDER BY k)
+      INTO cols, refcols
+      FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
+      JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
+    RETURN format('(%s) IN (SELECT %s FROM %s WHERE s%s.%I = $1::%s)',
+                  cols, refcols, joins, n, ts.root_key, ts.keytype);
+END
+$$;
+COMMENT ON FUNCTION @extschema@._subject_where(regclass, text) IS
+'Condition on r selecting one subject''s rows of a registered table, the key as $1';
+
+-- Purposes and consent
+
+CREATE FUNCTION @extschema@.define_purpose(name text, description text, legal_basis text,
+                                           basis_detail text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy._require_admin();
+    IF legal_basis IS NULL OR legal_basis NOT IN ('consent', 'contract', 'legal_obligation', 'vital_interest',
+                                                  'public_task', 'legitimate_interest') THEN
+        RAISE EXCEPTION 'invalid legal basis "%"', legal_basis
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use consent, contract, legal_obligation, vital_interest, public_task or legitimate_interest (AVG art. 6(1)).';
+    END IF;
+    BEGIN
+        INSERT INTO privacy.purpose AS p (name, description, legal_basis, basis_detail)
+        VALUES (define_purpose.name, description, legal_basis, basis_detail)
+        ON CONFLICT ON CONSTRAINT purpose_pkey DO UPDATE
+           SET description = excluded.description, legal_basis = excluded.legal_basis,
+               basis_detail = excluded.basis_detail;
+    EXCEPTION
+        WHEN check_violation THEN
+            RAISE EXCEPTION 'invalid purpose name "%"', define_purpose.name USING ERRCODE = 'invalid_name';
+        WHEN not_null_violation THEN
+            RAISE EXCEPTION 'a purpose needs a description' USING ERRCODE = 'invalid_parameter_value';
+    END;
+    PERFORM privacy.audit_append('rights.purpose', define_purpose.name, NULL, NULL,
+                                 jsonb_build_object('legal_basis', legal_basis));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.define_purpose(text, text, text, text) IS
+'Create or change a purpose of processing with its legal basis; audited';
+
+CREATE FUNCTION @extschema@.bind_purpose(tbl regclass, purpose text)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy._require_admin();
+    IF NOT EXISTS (SELECT FROM privacy.registered_table r WHERE r.relid = tbl) THEN
+        RAISE EXCEPTION 'table "%" is not registered', tbl USING ERRCODE = 'undefined_object';
+    END IF;
+    IF NOT EXISTS (SELECT FROM privacy.purpose p WHERE p.name = bind_purpose.purpose) THEN
+        RAISE EXCEPTION 'purpose "%" does not exist', purpose USING ERRCODE = 'undefined_object';
+    END IF;
+    INSERT INTO privacy.table_purpose VALUES (tbl, purpose) ON CONFLICT DO NOTHING;
+    PERFORM privacy.audit_append('rights.purpose.bind', tbl::text, NULL, NULL,
+                                 jsonb_build_object('purpose', purpose));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.bind_purpose(regclass, text) IS
+'Record that a registered table''s data is processed for a purpose; audited';
+
+CREATE FUNCTION @extschema@.record_consent(subject_type text, subject_key text, purpose text,
+                                           given boolean DEFAULT true)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text := privacy._subject_key(subject_type, subject_key);
+    basis text;
+BEGIN
+    SELECT p.legal_basis INTO basis FROM privacy.purpose p WHERE p.name = record_consent.purpose;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'purpose "%" does not exist', purpose USING ERRCODE = 'undefined_object';
+    END IF;
+    IF basis <> 'consent' THEN
+        RAISE EXCEPTION 'purpose "%" rests on %, not on consent', purpose, basis
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF given THEN
+        IF NOT EXISTS (SELECT FROM privacy.consent c WHERE c.subject_type = record_consent.subject_type
+                          AND c.subject_key = k AND c.purpose = record_consent.purpose
+                          AND c.withdrawn_at IS NULL) THEN
+            INSERT INTO privacy.consent (subject_type, subject_key, purpose, recorded_by)
+            VALUES (subject_type, k, purpose, privacy._calling_role()::name);
+        END IF;
+    ELSE
+        UPDATE privacy.consent c SET withdrawn_at = pg_catalog.now()
+         WHERE c.subject_type = record_consent.subject_type AND c.subject_key = k
+           AND c.purpose = record_consent.purpose AND c.withdrawn_at IS NULL;
+    END IF;
+    PERFORM privacy.audit_append(CASE WHEN given THEN 'rights.consent' ELSE 'rights.consent.withdraw' END,
+                                 purpose, subject_type, k, NULL);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.record_consent(text, text, text, boolean) IS
+'Record consent given (or, with given => false, withdrawn) by a subject for a purpose; audited';
+
+-- Recipients, disclosures and notifications
+
+CREATE FUNCTION @extschema@.define_recipient(name text, kind text, country text, safeguard text,
+                                             processor_of text DEFAULT NULL, contact text DEFAULT NULL,
+                                             description text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy._require_admin();
+    IF country IN ('AT', 'BE', 'BG', 'CY', 'CZ', 'DE', 'DK', 'EE', 'ES', 'FI', 'FR', 'GR', 'HR', 'HU',
+                   'IE', 'IT', 'LT', 'LU', 'LV', 'MT', 'NL', 'PL', 'PT', 'RO', 'SE', 'SI', 'SK',
+                   'IS', 'LI', 'NO') <> (safeguard = 'eu_eea') THEN
+        RAISE EXCEPTION 'safeguard "%" does not fit country "%"', safeguard, country
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Recipients in the EU/EEA have safeguard eu_eea; others need adequacy, standard_contractual_clauses, binding_corporate_rules or derogation.';
+    END IF;
+    BEGIN
+        INSERT INTO privacy.recipient AS r (name, kind, country, safeguard, processor_of, contact, description)
+        VALUES (define_recipient.name, kind, country, safeguard, processor_of, contact, description)
+        ON CONFLICT ON CONSTRAINT recipient_pkey DO UPDATE
+           SET kind = excluded.kind, country = excluded.country, safeguard = excluded.safeguard,
+               processor_of = excluded.processor_of, contact = excluded.contact,
+               description = excluded.description;
+    EXCEPTION
+        WHEN check_violation THEN
+            RAISE EXCEPTION 'invalid recipient "%"', define_recipient.name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'A recipient has a lower-case name, a kind (authority, pension_fund, client, processor, sub_processor, other), a two-letter country code and a safeguard; a sub-processor names its processor.';
+        WHEN foreign_key_violation THEN
+            RAISE EXCEPTION 'processor "%" does not exist', processor_of USING ERRCODE = 'undefined_object';
+    END;
+    PERFORM privacy.audit_append('rights.recipient', define_recipient.name, NULL, NULL,
+        jsonb_build_object('kind', kind, 'country', country, 'safeguard', safeguard));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.define_recipient(text, text, text, text, text, text, text) IS
+'Create or change a recipient with its country and transfer safeguard; audited';
+
+CREATE FUNCTION @extschema@.record_disclosure(recipient text, subject_type text, subject_key text,
+                                              categories text[], disclosed_at timestamptz DEFAULT pg_catalog.now(),
+                                              note text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text := privacy._subject_key(subject_type, subject_key);
+    id bigint;
+BEGIN
+    IF NOT EXISTS (SELECT FROM privacy.recipient r WHERE r.name = record_disclosure.recipient) THEN
+        RAISE EXCEPTION 'recipient "%" does not exist', recipient USING ERRCODE = 'undefined_object';
+    END IF;
+    IF categories IS NULL OR cardinality(categories) = 0 THEN
+        RAISE EXCEPTION 'a disclosure names the categories of data disclosed'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO privacy.disclosure (recipient, subject_type, subject_key, categories, disclosed_at,
+                                    recorded_by, note)
+    VALUES (recipient, subject_type, k, categories, disclosed_at, privacy._calling_role()::name, note)
+    RETURNING disclosure.id INTO id;
+    PERFORM privacy.audit_append('rights.disclosure', recipient, subject_type, k,
+                                 jsonb_build_object('disclosure', id, 'categories', categories));
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.record_disclosure(text, text, text, text[], timestamptz, text) IS
+'Record that a subject''s data of some categories was disclosed to a recipient; audited';
+
+-- One notification per recipient that received the subject's data, and a
+-- NOTIFY for the delivery worker.
+CREATE FUNCTION @extschema@._notify_recipients(subject_type text, subject_key text, event text, details jsonb)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    INSERT INTO privacy.notification (recipient, subject_type, subject_key, event, details)
+    SELECT DISTINCT d.recipient, d.subject_type, d.subject_key, event, details
+      FROM privacy.disclosure d
+     WHERE d.subject_type = _notify_recipients.subject_type AND d.subject_key = _notify_recipients.subject_key;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        PERFORM pg_notify('privacy_notification', jsonb_build_object('event', event, 'notifications', n)::text);
+    END IF;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._notify_recipients(text, text, text, jsonb) IS
+'Queue a notification about a subject for every recipient that received their data';
+
+CREATE FUNCTION @extschema@.mark_delivered(notification_id bigint)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE privacy.notification SET delivered_at = pg_catalog.now(), delivered_by = privacy._calling_role()::name
+     WHERE id = notification_id AND delivered_at IS NULL;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no undelivered notification with id %', notification_id
+            USING ERRCODE = 'undefined_object';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mark_delivered(bigint) IS
+'Mark a notification to a recipient as delivered';
+
+CREATE VIEW @extschema@.pending_notifications AS
+SELECT n.id, n.recipient, r.kind, r.contact, n.subject_type, n.subject_key, n.event, n.details, n.created_at
+  FROM @extschema@.notification n JOIN @extschema@.recipient r ON r.name = n.recipient
+ WHERE n.delivered_at IS NULL;
+COMMENT ON VIEW @extschema@.pending_notifications IS
+'Notifications to recipients not delivered yet';
+
+-- Requests
+
+CREATE FUNCTION @extschema@.register_request(subject_type text, subject_key text, kind text,
+                                             received_on date DEFAULT CURRENT_DATE, note text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text := privacy._subject_key(subject_type, subject_key);
+    id bigint;
+BEGIN
+    IF kind IS NULL OR kind NOT IN ('access', 'portability', 'erasure', 'rectification', 'restriction', 'objection') THEN
+        RAISE EXCEPTION 'invalid request kind "%"', kind
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use access, portability, erasure, rectification, restriction or objection.';
+    END IF;
+    IF received_on IS NULL OR received_on > CURRENT_DATE THEN
+        RAISE EXCEPTION 'a request cannot be received in the future' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO privacy.request (subject_type, subject_key, kind, received_on, deadline, registered_by, note)
+    VALUES (subject_type, k, kind, received_on, (received_on + interval '1 month')::date,
+            privacy._calling_role()::name, note)
+    RETURNING request.id INTO id;
+    PERFORM privacy.audit_append('rights.request', kind, subject_type, k, jsonb_build_object('request', id));
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.register_request(text, text, text, date, text) IS
+'Register a data-subject request; its deadline is one month after receipt (AVG art. 12(3)); audited';
+
+CREATE FUNCTION @extschema@.extend_request(request_id bigint, reason text)
+RETURNS date
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    q privacy.request;
+BEGIN
+    IF reason IS NULL OR btrim(reason) = '' THEN
+        RAISE EXCEPTION 'extending a request needs a reason' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'The subject must be told why within the first month (AVG art. 12(3)).';
+    END IF;
+    SELECT * INTO q FROM privacy.request r WHERE r.id = request_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'request % does not exist', request_id USING ERRCODE = 'undefined_object';
+    END IF;
+    IF q.status <> 'open' THEN
+        RAISE EXCEPTION 'request % is closed', request_id USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF q.extended_reason IS NOT NULL THEN
+        RAISE EXCEPTION 'request % was already extended', request_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'A request can be extended once, by two months.';
+    END IF;
+    IF CURRENT_DATE > q.deadline THEN
+        RAISE EXCEPTION 'request % is past its deadline and can no longer be extended', request_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    UPDATE privacy.request r SET deadline = (q.received_on + interval '3 months')::date, extended_reason = reason
+     WHERE r.id = request_id RETURNING deadline INTO q.deadline;
+    PERFORM privacy.audit_append('rights.request.extend', q.kind, q.subject_type, q.subject_key,
+                                 jsonb_build_object('request', request_id, 'deadline', q.deadline));
+    RETURN q.deadline;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.extend_request(bigint, text) IS
+'Extend a request''s deadline once, to three months after receipt, with the reason; audited';
+
+CREATE FUNCTION @extschema@.close_request(request_id bigint, status text, result jsonb DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    q privacy.request;
+BEGIN
+    IF status IS NULL OR status NOT IN ('fulfilled', 'refused', 'withdrawn') THEN
+        RAISE EXCEPTION 'invalid request status "%"', status
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use fulfilled, refused or withdrawn.';
+    END IF;
+    UPDATE privacy.request r
+       SET status = close_request.status, result = close_request.result, closed_at = pg_catalog.now()
+     WHERE r.id = request_id AND r.status = 'open'
+    RETURNING * INTO q;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no open request with id %', request_id USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM privacy.audit_append('rights.request.close', q.kind, q.subject_type, q.subject_key,
+                                 jsonb_build_object('request', request_id, 'status', status));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.close_request(bigint, text, jsonb) IS
+'Close a request as fulfilled, refused or withdrawn, with its result; audited';
+
+CREATE VIEW @extschema@.requests_due AS
+SELECT q.id, q.subject_type, q.subject_key, q.kind, q.received_on, q.deadline,
+       q.extended_reason IS NOT NULL AS extended,
+       q.deadline - CURRENT_DATE AS days_left,
+       q.deadline < CURRENT_DATE AS overdue
+  FROM @extschema@.request q
+ WHERE q.status = 'open' AND q.deadline <= CURRENT_DATE + 7;
+COMMENT ON VIEW @extschema@.requests_due IS
+'Open requests that are overdue or due within a week';
+
+-- Export
+
+CREATE FUNCTION @extschema@.export_subject(subject_type text, subject_key text,
+                                           portability boolean DEFAULT false,
+                                           request_id bigint DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st privacy.subject_type;
+    k text := privacy._subject_key(subject_type, subject_key);
+    t record;
+    rows jsonb;
+    data jsonb := '{}';
+    counts jsonb := '{}';
+    doc jsonb;
+    keytype regtype;
+BEGIN
+    IF NOT privacy._calling_role_is_officer() THEN
+        RAISE EXCEPTION 'permission denied to export a data subject'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only members of the privacy officer role may export a subject''s data.';
+    END IF;
+    SELECT * INTO st FROM privacy.subject_type s WHERE s.name = export_subject.subject_type;
+    keytype := privacy._column_type(st.root_table, st.key_column);
+    FOR t IN SELECT ts.relid, privacy._subject_where(ts.relid, st.name) AS cond,
+                    (SELECT array_agg(DISTINCT p.legal_basis) FROM privacy.table_purpose tp
+                       JOIN privacy.purpose p ON p.name = tp.purpose WHERE tp.relid = ts.relid) AS bases
+               FROM privacy.table_subject ts WHERE ts.subject_type = st.name
+              ORDER BY ts.relid::text LOOP
+        -- portability (art. 20): data processed on consent (not withdrawn) or contract
+        IF portability AND NOT (
+               'contract' = ANY (coalesce(t.bases, '{}'))
+               OR EXISTS (SELECT FROM privacy.table_purpose tp JOIN privacy.purpose p ON p.name = tp.purpose
+                            JOIN privacy.consent c ON c.purpose = p.name
+                           WHERE tp.relid = t.relid AND p.legal_basis = 'consent'
+                             AND c.subject_type = st.name AND c.subject_key = k AND c.withdrawn_at IS NULL)) THEN
+            CONTINUE;
+        END IF;
+        EXECUTE format('SELECT coalesce(jsonb_agg(to_jsonb(r)), ''[]'') FROM %s r WHERE %s', t.relid, t.cond)
+           INTO rows USING k;
+        data := data || jsonb_build_object(t.relid::text, rows);
+        counts := counts || jsonb_build_object(t.relid::text, jsonb_array_length(rows));
+    END LOOP;
+    doc := jsonb_build_object(
+        'subject', jsonb_build_object('type', st.name, 'key', k, 'description', st.description),
+        'generated_at', pg_catalog.now(),
+        'kind', CASE WHEN portability THEN 'portability (AVG art. 20)' ELSE 'access (AVG art. 15)' END,
+        'data', data,
+        'purposes', (SELECT coalesce(jsonb_agg(DISTINCT jsonb_build_object(
+                         'purpose', p.name, 'description', p.description, 'legal_basis', p.legal_basis,
+                         'basis_detail', p.basis_detail)), '[]')
+                       FROM privacy.table_subject ts JOIN privacy.table_purpose tp ON tp.relid = ts.relid
+                       JOIN privacy.purpose p ON p.name = tp.purpose
+                      WHERE ts.subject_type = st.name),
+        'consents', (SELECT coalesce(jsonb_agg(jsonb_build_object('purpose', c.purpose, 'given_at', c.given_at,
+                                                                  'withdrawn_at', c.withdrawn_at)
+                                               ORDER BY c.given_at), '[]')
+                       FROM privacy.consent c WHERE c.subject_type = st.name AND c.subject_key = k),
+        'categories', (SELECT coalesce(jsonb_agg(DISTINCT jsonb_build_object(
+                           'table', cp.relid::text, 'column', cp.column_name, 'class', cp.class)), '[]')
+                         FROM privacy.column_policy cp JOIN privacy.table_subject ts ON ts.relid = cp.relid
+                        WHERE ts.subject_type = st.name AND cp.class IS NOT NULL),
+        'recipients', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                           'recipient', r.name, 'kind', r.kind, 'country', r.country,
+                           'safeguard', r.safeguard, 'categories', d.categories,
+                           'disclosed_at', d.disclosed_at) ORDER BY d.disclosed_at), '[]')
+                         FROM privacy.disclosure d JOIN privacy.recipient r ON r.name = d.recipient
+                        WHERE d.subject_type = st.name AND d.subject_key = k),
+        'retention', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                          'table', rr.tbl::text, 'document_type', rr.document_type,
+                          'retention', rr.retention::text, 'rounding', rr.rounding,
+                          'clock', rr.clock, 'minimum', rr.min_keep::text,
+                          'legal_basis', rr.legal_basis, 'source', rr.source) ORDER BY rr.rule), '[]')
+                        FROM privacy.retention_rules rr JOIN privacy.table_subject ts ON ts.relid = rr.tbl
+                       WHERE ts.subject_type = st.name),
+        'legal_holds', (SELECT count(*) FROM privacy.legal_holds h
+                         WHERE h.subject_type = st.name AND h.subject_key = k AND h.active),
+        'source', st.source,
+        'rights', jsonb_build_array(
+            'access to your data and a copy of it (AVG art. 15)',
+            'rectification of data that is wrong or incomplete (art. 16)',
+            'erasure, where no legal duty to keep the data applies (art. 17)',
+            'restriction of processing (art. 18)',
+            'data portability for data processed on consent or contract (art. 20)',
+            'objection to processing based on legitimate interest (art. 21)',
+            'withdrawal of consent at any time, without affecting earlier processing (art. 7(3))',
+            'a complaint to the Autoriteit Persoonsgegevens, www.autoriteitpersoonsgegevens.nl (art. 77)'));
+    PERFORM privacy.audit_append(CASE WHEN portability THEN 'rights.export.portability' ELSE 'rights.export' END,
+                                 st.root_table::text, st.name,
+                                 CASE WHEN keytype = 'privacy.bsn'::regtype THEN NULL ELSE k END,
+                                 jsonb_build_object('rows', counts, 'request', request_id));
+    IF request_id IS NOT NULL THEN
+        IF NOT EXISTS (SELECT FROM privacy.request q WHERE q.id = request_id AND q.status = 'open'
+                          AND q.subject_type = st.name AND q.subject_key = k
+                          AND q.kind = CASE WHEN portability THEN 'portability' ELSE 'access' END) THEN
+            RAISE EXCEPTION 'request % is not an open % request of this subject', request_id,
+                            CASE WHEN portability THEN 'portability' ELSE 'access' END
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        PERFORM privacy.close_request(request_id, 'fulfilled', jsonb_build_object('exported_rows', counts));
+    END IF;
+    RETURN doc;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.export_subject(text, text, boolean, bigint) IS
+'A subject''s data from every registered table as JSON, with purposes, categories, recipients, retention, source and rights (AVG art. 15; art. 20 with portability); audited; closes the given request';
+
+CREATE FUNCTION @extschema@.export_subject_encrypted(subject_type text, subject_key text, passphrase text,
+                                                     portability boolean DEFAULT false,
+                                                     request_id bigint DEFAULT NULL)
+RETURNS bytea
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    nsp name;
+    out bytea;
+BEGIN
+    IF passphrase IS NULL OR length(passphrase) < 12 THEN
+        RAISE EXCEPTION 'the passphrase must be at least 12 characters' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT n.nspname INTO nsp FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+     WHERE e.extname = 'pgcrypto';
+    EXECUTE format('SELECT %I.pgp_sym_encrypt($1, $2, ''cipher-algo=aes256, compress-algo=2'')', nsp)
+       INTO out
+      USING privacy.export_subject(subject_type, subject_key, portability, request_id)::text, passphrase;
+    RETURN out;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.export_subject_encrypted(text, text, text, boolean, bigint) IS
+'The export of a subject encrypted with OpenPGP (AES-256, a passphrase) for delivery; decrypt with pgp_sym_decrypt or gpg';
+
+-- The record of processing
+
+CREATE FUNCTION @extschema@.processing_register()
+RETURNS jsonb
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT jsonb_build_object(
+    'controller', current_database(),
+    'generated_at', now(),
+    'purposes', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                     'purpose', p.name, 'description', p.description, 'legal_basis', p.legal_basis,
+                     'basis_detail', p.basis_detail,
+                     'tables', (SELECT coalesce(jsonb_agg(tp.relid::text ORDER BY tp.relid::text), '[]')
+                                  FROM privacy.table_purpose tp WHERE tp.purpose = p.name),
+                     'subjects', (SELECT coalesce(jsonb_agg(DISTINCT ts.subject_type), '[]')
+                                    FROM privacy.table_purpose tp JOIN privacy.table_subject ts ON ts.relid = tp.relid
+                                   WHERE tp.purpose = p.name)) ORDER BY p.name), '[]')
+                   FROM privacy.purpose p),
+    'subject_categories', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                               'subject_type', s.name, 'description', s.description, 'source', s.source,
+                               'tables', (SELECT jsonb_agg(ts.relid::text ORDER BY ts.relid::text)
+                                            FROM privacy.table_subject ts WHERE ts.subject_type = s.name))
+                               ORDER BY s.name), '[]')
+                             FROM privacy.subject_type s),
+    'data_categories', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                            'class', c.name, 'description', c.description,
+                            'columns', (SELECT coalesce(jsonb_agg(format('%s.%I', cp.relid, cp.column_name)
+                                                                   ORDER BY 1), '[]')
+                                          FROM privacy.column_policy cp WHERE cp.class = c.name))
+                            ORDER BY c.name), '[]')
+                          FROM privacy.column_class c),
+    'recipients', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                       'recipient', r.name, 'kind', r.kind, 'country', r.country, 'safeguard', r.safeguard,
+                       'processor_of', r.processor_of, 'description', r.description) ORDER BY r.name), '[]')
+                     FROM privacy.recipient r),
+    'transfers_outside_eea', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                  'recipient', r.name, 'country', r.country, 'safeguard', r.safeguard)
+                                  ORDER BY r.name), '[]')
+                                FROM privacy.recipient r WHERE r.safeguard <> 'eu_eea'),
+    'retention', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                      'document_type', d.name, 'retention', d.retention::text, 'clock', d.clock,
+                      'rounding', d.rounding, 'minimum', d.min_keep::text, 'action', d.action,
+                      'legal_basis', d.legal_basis, 'source', d.source) ORDER BY d.name), '[]')
+                    FROM privacy.document_type d),
+    'security_measures', jsonb_build_array(
+        'BSNs stored in the bsn type: validated, masked for roles outside ' || current_setting('privacy.bsn_role') ||
+            ', not searchable or sortable by them, changes audited',
+        'row-level authorization per branch on every registered table (' ||
+            (SELECT count(*) FROM privacy.registered_table WHERE scope_kind IS NOT NULL) || ' tables)',
+        'column classes masked inside the database engine (' ||
+            (SELECT count(*) FROM privacy.column_policy WHERE class IS NOT NULL) || ' columns)',
+        'optional and forbidden fields enforced by the database (' ||
+            (SELECT count(*) FROM privacy.column_policy WHERE state <> 'on') || ' fields)',
+        'retention periods enforced by a scheduled purge (' ||
+            (SELECT count(*) FROM privacy.retention_rule) || ' rules)',
+        'a tamper-evident, hash-chained audit trail of access to and changes of personal data',
+        'no BSN in server logs or error messages'));
+$$;
+COMMENT ON FUNCTION @extschema@.processing_register() IS
+'The record of processing activities (AVG art. 30) generated from the catalogs, as JSON';
+
+CREATE FUNCTION @extschema@.processing_register_markdown()
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    reg jsonb := privacy.processing_register();
+    md text;
+    e jsonb;
+BEGIN
+    md := format(E'# Record of processing activities (AVG art. 30)\n\nController: %s  \nGenerated: %s\n\n## Purposes\n\n| purpose | legal basis | subjects | tables |\n|---|---|---|---|\n',
+                 reg ->> 'controller', to_char((reg ->> 'generated_at')::timestamptz, 'YYYY-MM-DD HH24:MI'));
+    FOR e IN SELECT * FROM jsonb_array_elements(reg -> 'purposes') LOOP
+        md := md || format(E'| %s: %s | %s%s | %s | %s |\n', e ->> 'purpose', e ->> 'description',
+                           e ->> 'legal_basis', coalesce(' (' || (e ->> 'basis_detail') || ')', ''),
+                           (SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(e -> 'subjects') x),
+                           (SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(e -> 'tables') x));
+    END LOOP;
+    md := md || E'\n## Categories of subjects\n\n| subject | source | tables |\n|---|---|---|\n';
+    FOR e IN SELECT * FROM jsonb_array_elements(reg -> 'subject_categories') LOOP
+        md := md || format(E'| %s | %s | %s |\n', coalesce(e ->> 'description', e ->> 'subject_type'),
+                           e ->> 'source',
+                           (SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(e -> 'tables') x));
+    END LOOP;
+    md := md || E'\n## Categories of data\n\n| class | columns |\n|---|---|\n';
+    FOR e IN SELECT * FROM jsonb_array_elements(reg -> 'data_categories') LOOP
+        md := md || format(E'| %s | %s |\n', coalesce(e ->> 'description', e ->> 'class'),
+                           coalesce((SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(e -> 'columns') x), '-'));
+    END LOOP;
+    md := md || E'\n## Recipients\n\n| recipient | kind | country | safeguard |\n|---|---|---|---|\n';
+    FOR e IN SELECT * FROM jsonb_array_elements(reg -> 'recipients') LOOP
+        md := md || format(E'| %s | %s | %s | %s |\n', e ->> 'recipient', e ->> 'kind', e ->> 'country',
+                           e ->> 'safeguard');
+    END LOOP;
+    md := md || E'\n## Retention periods\n\n| document | period | clock | minimum | source |\n|---|---|---|---|---|\n';
+    FOR e IN SELECT * FROM jsonb_array_elements(reg -> 'retention') LOOP
+        md := md || format(E'| %s | %s (%s) | %s | %s | %s |\n', e ->> 'document_type', e ->> 'retention',
+                           e ->> 'rounding', e ->> 'clock', coalesce(e ->> 'minimum', '-'),
+                           coalesce(e ->> 'source', '-'));
+    END LOOP;
+    md := md || E'\n## Security measures\n\n';
+    FOR e IN SELECT * FROM jsonb_array_elements(reg -> 'security_measures') LOOP
+        md := md || format(E'- %s\n', e #>> '{}');
+    END LOOP;
+    RETURN md;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.processing_register_markdown() IS
+'The record of processing activities (AVG art. 30) as a Markdown document';
+
+CREATE FUNCTION @extschema@._calling_role_is_officer()
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN pg_has_role(privacy._calling_role(),
+                   coalesce(nullif(current_setting('privacy.officer_role', true), ''), 'privacy_officer'),
+                   'USAGE')
+       OR (SELECT rolsuper FROM pg_roles WHERE oid = privacy._calling_role());
+COMMENT ON FUNCTION @extschema@._calling_role_is_officer() IS
+'Whether the caller is a member of privacy.officer_role (or a superuser)';
+
+REVOKE EXECUTE ON FUNCTION
+    @extschema@._subject_key(text, text),
+    @extschema@._subject_where(regclass, text),
+    @extschema@.define_purpose(text, text, text, text),
+    @extschema@.bind_purpose(regclass, text),
+    @extschema@.record_consent(text, text, text, boolean),
+    @extschema@.define_recipient(text, text, text, text, text, text, text),
+    @extschema@.record_disclosure(text, text, text, text[], timestamptz, text),
+    @extschema@._notify_recipients(text, text, text, jsonb),
+    @extschema@.mark_delivered(bigint),
+    @extschema@.register_request(text, text, text, date, text),
+    @extschema@.extend_request(bigint, text),
+    @extschema@.close_request(bigint, text, jsonb),
+    @extschema@.export_subject(text, text, boolean, bigint),
+    @extschema@.export_subject_encrypted(text, text, text, boolean, bigint),
+    @extschema@.processing_register(),
+    @extschema@.processing_register_markdown()
+FROM PUBLIC;
+DO $$
+DECLARE
+    admin text := coalesce(nullif(current_setting('privacy.admin_role', true), ''), 'privacy_admin');
+    officer text := coalesce(nullif(current_setting('privacy.officer_role', true), ''), 'privacy_officer');
+BEGIN
+    EXECUTE pg_catalog.format(
+        'GRANT SELECT ON privacy.purpose, privacy.table_purpose, privacy.consent, privacy.recipient, '
+        'privacy.disclosure, privacy.notification, privacy.request, privacy.pending_notifications, '
+        'privacy.requests_due TO %I, %I', admin, officer);
+    EXECUTE pg_catalog.format(
+        'GRANT EXECUTE ON FUNCTION privacy.define_purpose(text, text, text, text), '
+        'privacy.bind_purpose(regclass, text), '
+        'privacy.define_recipient(text, text, text, text, text, text, text) TO %I', admin);
+    EXECUTE pg_catalog.format(
+        'GRANT EXECUTE ON FUNCTION privacy.record_consent(text, text, text, boolean), '
+        'privacy.record_disclosure(text, text, text, text[], timestamptz, text), '
+        'privacy.mark_delivered(bigint), privacy.register_request(text, text, text, date, text), '
+        'privacy.extend_request(bigint, text), privacy.close_request(bigint, text, jsonb), '
+        'privacy.processing_register(), privacy.processing_register_markdown() TO %I, %I', admin, officer);
+    EXECUTE pg_catalog.format(
+        'GRANT EXECUTE ON FUNCTION privacy.export_subject(text, text, boolean, bigint), '
+        'privacy.export_subject_encrypted(text, text, text, boolean, bigint) TO %I', officer);
 END
 $$;
