@@ -884,6 +884,10 @@ BEGIN
     END;
 
     PERFORM privacy._apply_policy(tbl);
+    IF EXISTS (SELECT FROM privacy.restriction r WHERE r.subject_type = st.name)
+       OR EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = tbl AND p.polname = 'privacy_restrict') THEN
+        PERFORM privacy._apply_restriction_policy(tbl);
+    END IF;
     PERFORM privacy.audit_append('registry.register', tbl::text, NULL, NULL,
         jsonb_build_object('subject_type', st.name, 'key_column', key_column,
                            'via', to_jsonb(via::text[]), 'scope_column',
@@ -919,7 +923,9 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT FROM privacy.table_subject t WHERE t.relid = tbl) THEN
         DELETE FROM privacy.registered_table WHERE relid = tbl;
-        IF reg.scope_kind IS NOT NULL THEN
+        IF reg.scope_kind IS NOT NULL
+           OR EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = tbl AND p.polname = 'privacy_restrict') THEN
+            EXECUTE format('DROP POLICY IF EXISTS privacy_restrict ON %s', tbl);
             EXECUTE format('DROP POLICY IF EXISTS privacy_scope ON %s', tbl);
             EXECUTE format('DROP POLICY IF EXISTS privacy_base ON %s', tbl);
             IF NOT reg.rls_was_forced THEN
@@ -929,6 +935,8 @@ BEGIN
                 EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', tbl);
             END IF;
         END IF;
+    ELSIF EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = tbl AND p.polname = 'privacy_restrict') THEN
+        PERFORM privacy._apply_restriction_policy(tbl);
     END IF;
     PERFORM privacy.audit_append('registry.unregister', tbl::text, NULL, NULL,
         jsonb_build_object('subject_type', subject_type));
@@ -3087,7 +3095,7 @@ COMMENT ON FUNCTION @extschema@._subject_key(text, text) IS
 -- SQL that selects the rows of one subject in a registered table (as r),
 -- with the key as $1 (text): along the key column, or up the foreign-key
 -- path with a subquery that can use the indexes of each step.
-CREATE FUNCTION @extschema@._subject_where(tbl regclass, subject_type text)
+CREATE FUNCTION @extschema@._subject_where(tbl regclass, subject_type text, alias text DEFAULT 'r')
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -3111,7 +3119,7 @@ BEGIN
         RETURN NULL;
     END IF;
     IF ts.key_column IS NOT NULL THEN
-        RETURN format('r.%I = $1::%s', ts.key_column, ts.keytype);
+        RETURN format('%I.%I = $1::%s', alias, ts.key_column, ts.keytype);
     END IF;
     n := array_length(ts.via, 1);
     joins := format('%s s1', ts.via[1]);
@@ -3124,7 +3132,7 @@ BEGIN
         joins := joins || format(' JOIN %s s%s ON %s', ts.via[i], i, cond);
     END LOOP;
     step := ts.via_columns -> 0;
-    SELECT string_agg(format('r.%I', c), ', ' ORDER BY k), string_agg(format('s1.%I', rc), ', ' ORDER BY k)
+    SELECT string_agg(format('%I.%I', alias, c), ', ' ORDER BY k), string_agg(format('s1.%I', rc), ', ' ORDER BY k)
       INTO cols, refcols
       FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
       JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
@@ -3132,8 +3140,8 @@ BEGIN
                   cols, refcols, joins, n, ts.root_key, ts.keytype);
 END
 $$;
-COMMENT ON FUNCTION @extschema@._subject_where(regclass, text) IS
-'Condition on r selecting one subject''s rows of a registered table, the key as $1';
+COMMENT ON FUNCTION @extschema@._subject_where(regclass, text, text) IS
+'Condition on the alias (r) selecting one subject''s rows of a registered table, the key as $1';
 
 -- Purposes and consent
 
@@ -3555,14 +3563,9 @@ BEGIN
                                  CASE WHEN keytype = 'privacy.bsn'::regtype THEN NULL ELSE k END,
                                  jsonb_build_object('rows', counts, 'request', request_id));
     IF request_id IS NOT NULL THEN
-        IF NOT EXISTS (SELECT FROM privacy.request q WHERE q.id = request_id AND q.status = 'open'
-                          AND q.subject_type = st.name AND q.subject_key = k
-                          AND q.kind = CASE WHEN portability THEN 'portability' ELSE 'access' END) THEN
-            RAISE EXCEPTION 'request % is not an open % request of this subject', request_id,
-                            CASE WHEN portability THEN 'portability' ELSE 'access' END
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        PERFORM privacy.close_request(request_id, 'fulfilled', jsonb_build_object('exported_rows', counts));
+        PERFORM privacy._close_subject_request(request_id, st.name, k,
+                                               CASE WHEN portability THEN 'portability' ELSE 'access' END,
+                                               jsonb_build_object('exported_rows', counts));
     END IF;
     RETURN doc;
 END
@@ -3722,7 +3725,7 @@ COMMENT ON FUNCTION @extschema@._calling_role_is_officer() IS
 
 REVOKE EXECUTE ON FUNCTION
     @extschema@._subject_key(text, text),
-    @extschema@._subject_where(regclass, text),
+    @extschema@._subject_where(regclass, text, text),
     @extschema@.define_purpose(text, text, text, text),
     @extschema@.bind_purpose(regclass, text),
     @extschema@.record_consent(text, text, text, boolean),
@@ -3760,5 +3763,510 @@ BEGIN
     EXECUTE pg_catalog.format(
         'GRANT EXECUTE ON FUNCTION privacy.export_subject(text, text, boolean, bigint), '
         'privacy.export_subject_encrypted(text, text, text, boolean, bigint) TO %I', officer);
+END
+$$;
+
+-- Restriction of processing (AVG art. 18)
+
+CREATE SEQUENCE @extschema@.restriction_seq;
+CREATE TABLE @extschema@.restriction (
+    id               bigint      PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.restriction_seq'),
+    subject_type     text        NOT NULL REFERENCES @extschema@.subject_type ON UPDATE CASCADE,
+    subject_key      text        NOT NULL,
+    reason           text        NOT NULL CHECK (reason <> ''),
+    restricted_until date,
+    created_by       name        NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    lifted_by        name,
+    lifted_at        timestamptz,
+    CHECK ((lifted_by IS NULL) = (lifted_at IS NULL))
+);
+CREATE INDEX restriction_subject_idx ON @extschema@.restriction (subject_type, subject_key)
+    WHERE lifted_at IS NULL;
+COMMENT ON TABLE @extschema@.restriction IS
+'Subjects whose processing is restricted: their rows are hidden from everyone but the privacy officer until lifted or until restricted_until';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.restriction', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.restriction_seq', '');
+REVOKE ALL ON @extschema@.restriction FROM PUBLIC;
+CREATE TRIGGER restriction_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON @extschema@.restriction FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.registry_changed();
+ALTER TABLE @extschema@.restriction ENABLE ALWAYS TRIGGER restriction_changed;
+
+CREATE FUNCTION @extschema@.restriction_support(internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'privacy_restriction_support'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.restriction_support(internal) IS
+'Planner support: folds restriction_none() into a constant for the current role';
+
+CREATE FUNCTION @extschema@.restriction_none(subject_type text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'privacy_restriction_none'
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+SUPPORT @extschema@.restriction_support;
+COMMENT ON FUNCTION @extschema@.restriction_none(text) IS
+'Whether no subject of this type is hidden from the current role (the officer sees restricted subjects)';
+
+CREATE FUNCTION @extschema@.restricted_values(subject_type text, tbl regclass, sample anyelement)
+RETURNS anyarray
+AS 'MODULE_PATHNAME', 'privacy_restricted_values'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.restricted_values(text, regclass, anyelement) IS
+'Values of a table''s link to its subject that belong to subjects restricted for the current role';
+
+-- The link values of restricted subjects in one table: its key column's
+-- values are the keys; along a foreign-key path, the values of the first
+-- foreign key that lead to those keys.
+CREATE FUNCTION @extschema@._restricted_links(subject_type text, tbl regclass, keys text[])
+RETURNS SETOF text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ts record;
+    n integer;
+    i integer;
+    step jsonb;
+    joins text;
+    cond text;
+    refcol text;
+BEGIN
+    SELECT t.*, s.root_table, s.key_column AS root_key,
+           privacy._column_type(s.root_table, s.key_column) AS keytype
+      INTO ts
+      FROM privacy.table_subject t JOIN privacy.subject_type s ON s.name = t.subject_type
+     WHERE t.relid = tbl AND t.subject_type = _restricted_links.subject_type;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF ts.key_column IS NOT NULL THEN
+        RETURN QUERY SELECT unnest(keys);
+        RETURN;
+    END IF;
+    n := array_length(ts.via, 1);
+    joins := format('%s s1', ts.via[1]);
+    FOR i IN 2 .. n LOOP
+        step := ts.via_columns -> (i - 1);
+        SELECT string_agg(format('s%s.%I = s%s.%I', i, rc, i - 1, c), ' AND ')
+          INTO cond
+          FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
+          JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
+        joins := joins || format(' JOIN %s s%s ON %s', ts.via[i], i, cond);
+    END LOOP;
+    refcol := ts.via_columns -> 0 -> 'ref_columns' ->> 0;
+    RETURN QUERY EXECUTE format('SELECT DISTINCT s1.%I::text FROM %s WHERE s%s.%I = ANY ($1::%s[])',
+                                refcol, joins, n, ts.root_key, ts.keytype)
+        USING keys;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._restricted_links(text, regclass, text[]) IS
+'Values of a table''s link column that lead to the given subjects';
+
+-- The restriction policy of a registered table: a restrictive policy that
+-- hides rows of restricted subjects, for every subject type of the table.
+CREATE FUNCTION @extschema@._apply_restriction_policy(tbl regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ts record;
+    expr text := '';
+    linkcol text;
+    linktype regtype;
+BEGIN
+    FOR ts IN SELECT t.*, s.root_table, s.key_column AS root_key
+                FROM privacy.table_subject t JOIN privacy.subject_type s ON s.name = t.subject_type
+               WHERE t.relid = tbl ORDER BY t.subject_type LOOP
+        IF ts.key_column IS NOT NULL THEN
+            linkcol := ts.key_column;
+        ELSE
+            IF jsonb_array_length(ts.via_columns -> 0 -> 'columns') <> 1 THEN
+                RAISE EXCEPTION 'cannot restrict subjects of table "%": its foreign key to "%" has several columns',
+                                tbl, ts.via[1]
+                    USING ERRCODE = 'feature_not_supported',
+                          HINT = 'Register the table with a key column instead.';
+            END IF;
+            linkcol := ts.via_columns -> 0 -> 'columns' ->> 0;
+        END IF;
+        linktype := privacy._column_type(tbl, linkcol);
+        expr := expr || format(' AND (privacy.restriction_none(%L) OR NOT coalesce(%I = ANY (privacy.restricted_values(%L, %L::regclass, NULL::%s)), false))',
+                               ts.subject_type, linkcol, ts.subject_type, tbl::oid::text, linktype);
+    END LOOP;
+    IF expr = '' THEN
+        RETURN;
+    END IF;
+    expr := substr(expr, 6);
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', tbl);
+    IF NOT EXISTS (SELECT FROM pg_policy WHERE polrelid = tbl AND polname = 'privacy_base') THEN
+        EXECUTE format('CREATE POLICY privacy_base ON %s AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)',
+                       tbl);
+    END IF;
+    IF EXISTS (SELECT FROM pg_policy WHERE polrelid = tbl AND polname = 'privacy_restrict') THEN
+        EXECUTE format('DROP POLICY privacy_restrict ON %s', tbl);
+    END IF;
+    -- reads and writes: processing of a restricted subject stops, also new
+    -- rows linked to them
+    EXECUTE format('CREATE POLICY privacy_restrict ON %s AS RESTRICTIVE FOR ALL TO PUBLIC USING (%s)',
+                   tbl, expr);
+END
+$$;
+COMMENT ON FUNCTION @extschema@._apply_restriction_policy(regclass) IS
+'Enable row-level security on a registered table and (re)create its privacy_restrict policy';
+
+CREATE FUNCTION @extschema@.restrict_subject(subject_type text, subject_key text, reason text,
+                                             restricted_until date DEFAULT NULL,
+                                             request_id bigint DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text := privacy._subject_key(subject_type, subject_key);
+    id bigint;
+    t regclass;
+    keytype regtype;
+BEGIN
+    IF NOT privacy._calling_role_is_officer() THEN
+        RAISE EXCEPTION 'permission denied to restrict a data subject'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only members of the privacy officer role may restrict processing.';
+    END IF;
+    IF reason IS NULL OR btrim(reason) = '' THEN
+        RAISE EXCEPTION 'a restriction needs a reason' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF restricted_until < CURRENT_DATE THEN
+        RAISE EXCEPTION 'a restriction cannot end in the past' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR t IN SELECT ts.relid FROM privacy.table_subject ts
+              WHERE ts.subject_type = restrict_subject.subject_type
+                AND NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = ts.relid
+                                   AND p.polname = 'privacy_restrict') LOOP
+        PERFORM privacy._apply_restriction_policy(t);
+    END LOOP;
+    SELECT r.id INTO id FROM privacy.restriction r
+     WHERE r.subject_type = restrict_subject.subject_type AND r.subject_key = k AND r.lifted_at IS NULL
+       AND r.restricted_until IS NOT DISTINCT FROM restrict_subject.restricted_until;
+    IF FOUND THEN
+        RETURN id;
+    END IF;
+    INSERT INTO privacy.restriction (subject_type, subject_key, reason, restricted_until, created_by)
+    VALUES (subject_type, k, reason, restricted_until, privacy._calling_role()::name)
+    RETURNING restriction.id INTO id;
+    SELECT privacy._column_type(s.root_table, s.key_column) INTO keytype
+      FROM privacy.subject_type s WHERE s.name = restrict_subject.subject_type;
+    PERFORM privacy.audit_append('rights.restrict', subject_type, subject_type,
+                                 CASE WHEN keytype = 'privacy.bsn'::regtype THEN NULL ELSE k END,
+                                 jsonb_build_object('restriction', id, 'until', restricted_until,
+                                                    'request', request_id));
+    PERFORM privacy._notify_recipients(subject_type, k, 'restriction',
+                                       jsonb_build_object('until', restricted_until));
+    IF request_id IS NOT NULL THEN
+        PERFORM privacy._close_subject_request(request_id, subject_type, k, 'restriction',
+                                               jsonb_build_object('restriction', id));
+    END IF;
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.restrict_subject(text, text, text, date, bigint) IS
+'Restrict processing of a subject: their rows in every registered table are hidden from everyone but the privacy officer; recipients are notified; audited';
+
+CREATE FUNCTION @extschema@.lift_restriction(restriction_id bigint)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r privacy.restriction;
+BEGIN
+    IF NOT privacy._calling_role_is_officer() THEN
+        RAISE EXCEPTION 'permission denied to lift a restriction' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    UPDATE privacy.restriction SET lifted_at = pg_catalog.now(), lifted_by = privacy._calling_role()::name
+     WHERE id = restriction_id AND lifted_at IS NULL
+    RETURNING * INTO r;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no active restriction with id %', restriction_id USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM privacy.audit_append('rights.restrict.lift', r.subject_type, r.subject_type, NULL,
+                                 jsonb_build_object('restriction', r.id));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lift_restriction(bigint) IS
+'Lift a restriction of processing; audited';
+
+-- Close a request a rights function fulfilled, checking it is an open
+-- request of that kind for that subject.
+CREATE FUNCTION @extschema@._close_subject_request(request_id bigint, subject_type text, subject_key text,
+                                                   kind text, result jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM privacy.request q WHERE q.id = request_id AND q.status = 'open'
+                      AND q.subject_type = _close_subject_request.subject_type
+                      AND q.subject_key = _close_subject_request.subject_key
+                      AND q.kind = _close_subject_request.kind) THEN
+        RAISE EXCEPTION 'request % is not an open % request of this subject', request_id, kind
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM privacy.close_request(request_id, 'fulfilled', result);
+END
+$$;
+COMMENT ON FUNCTION @extschema@._close_subject_request(bigint, text, text, text, jsonb) IS
+'Close an open request of a kind for a subject as fulfilled, with the result';
+
+-- Erasure (AVG art. 17)
+
+-- Registered tables of a subject type, tables that reference others first.
+CREATE FUNCTION @extschema@._subject_tables(subject_type text)
+RETURNS TABLE (relid regclass, ord integer)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE walk(start, cur, depth) AS (
+        SELECT t.relid::oid, t.relid::oid, 0 FROM privacy.table_subject t WHERE t.subject_type = $1
+        UNION
+        SELECT w.start, c.confrelid, w.depth + 1
+          FROM walk w JOIN pg_constraint c ON c.contype = 'f' AND c.conrelid = w.cur
+         WHERE c.confrelid <> c.conrelid AND w.depth < 16
+    )
+    SELECT w.start::regclass, (row_number() OVER (ORDER BY max(w.depth) DESC, w.start::regclass::text))::integer
+      FROM walk w GROUP BY w.start
+$$;
+COMMENT ON FUNCTION @extschema@._subject_tables(text) IS
+'The registered tables of a subject type in erasure order: referencing tables before referenced ones';
+
+-- Erase one subject's rows of one table: rows under a retention duty (a
+-- document type's minimum keep period that has not passed, or whose clock
+-- has not started) are kept; rows of an anonymizing document type are
+-- anonymized; rows that other rows still reference are kept; the rest is
+-- deleted.  Returns what happened as JSON.
+CREATE FUNCTION @extschema@._erase_table(tbl regclass, subject_type text, subject_key text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    from_sql text := privacy._rule_from(tbl);
+    subj text := privacy._subject_where(tbl, subject_type);
+    duty text := 'NULL::date';
+    anon text := 'NULL::text';
+    refd text := 'false';
+    ru record;
+    p record;
+    c record;
+    dels tid[];
+    del_oids oid[];
+    kept_duty bigint;
+    kept_until date;
+    kept_ref bigint;
+    n_del bigint := 0;
+    n_anon bigint := 0;
+    n bigint;
+    anon_rules jsonb := '{}';
+BEGIN
+    -- the retention duties of the table's rules, and their anonymizations
+    FOR ru IN SELECT r.name, r.start_expr, d.rounding, d.min_keep, d.action
+                FROM privacy.retention_rule r JOIN privacy.document_type d ON d.name = r.document_type
+               WHERE r.relid = tbl ORDER BY r.name LOOP
+        SELECT * INTO p FROM privacy._rule_sql(ru.name);
+        IF ru.min_keep IS NOT NULL THEN
+            duty := format('GREATEST(%s, CASE WHEN %s THEN coalesce((privacy.retention_clock((%s)::date, %L) + %L::interval)::date, ''infinity''::date) END)',
+                           duty, p.cond_sql, ru.start_expr, ru.rounding, ru.min_keep);
+        END IF;
+        IF ru.action = 'anonymize' THEN
+            anon := format('CASE WHEN %s THEN CASE WHEN %s THEN %L ELSE ''done'' END ELSE %s END',
+                           p.cond_sql, p.pending_sql, ru.name, anon);
+            anon_rules := anon_rules || jsonb_build_object(ru.name, p.set_sql);
+        END IF;
+    END LOOP;
+    -- rows still referenced by rows outside this subject's erasure
+    FOR c IN SELECT con.conrelid::regclass AS child,
+                    (SELECT string_agg(format('x.%I = r.%I', a.attname, b.attname), ' AND ')
+                       FROM unnest(con.conkey, con.confkey) k(num, refnum)
+                       JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num
+                       JOIN pg_attribute b ON b.attrelid = con.confrelid AND b.attnum = k.refnum) AS cond
+               FROM pg_constraint con
+              WHERE con.contype = 'f' AND con.confrelid = tbl AND con.conparentid = 0 LOOP
+        refd := refd || format(' OR EXISTS (SELECT 1 FROM %s x WHERE %s%s)', c.child, c.cond,
+                               CASE WHEN c.child = tbl
+                                    THEN format(' AND NOT (%s)', privacy._subject_where(tbl, subject_type, 'x'))
+                                    ELSE '' END);
+    END LOOP;
+
+    EXECUTE format(
+        'WITH rows AS (
+             SELECT r.tableoid AS toid, r.ctid AS tid, d.duty, a.anon, (%s) AS refd
+               FROM %s
+               CROSS JOIN LATERAL (SELECT %s AS duty) d
+               CROSS JOIN LATERAL (SELECT %s AS anon) a
+              WHERE %s
+                FOR UPDATE OF r
+         )
+         SELECT count(*) FILTER (WHERE duty > CURRENT_DATE),
+                max(duty) FILTER (WHERE duty > CURRENT_DATE),
+                count(*) FILTER (WHERE NOT coalesce(duty > CURRENT_DATE, false) AND anon IS NULL AND refd),
+                array_agg(tid) FILTER (WHERE NOT coalesce(duty > CURRENT_DATE, false) AND anon IS NULL AND NOT refd),
+                array_agg(toid) FILTER (WHERE NOT coalesce(duty > CURRENT_DATE, false) AND anon IS NULL AND NOT refd)
+           FROM rows',
+        refd, from_sql, duty, anon, subj)
+      INTO kept_duty, kept_until, kept_ref, dels, del_oids
+     USING subject_key;
+
+    FOR ru IN SELECT key AS rule, value #>> '{}' AS set_sql FROM jsonb_each(anon_rules) LOOP
+        EXECUTE format(
+            'UPDATE %s t SET %s
+              WHERE (t.tableoid, t.ctid) IN (
+                    SELECT r.tableoid, r.ctid FROM %s
+                     CROSS JOIN LATERAL (SELECT %s AS duty) d
+                     CROSS JOIN LATERAL (SELECT %s AS anon) a
+                     WHERE %s AND NOT coalesce(d.duty > CURRENT_DATE, false) AND a.anon = %L)',
+            tbl, ru.set_sql, from_sql, duty, anon, subj, ru.rule)
+          USING subject_key;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        n_anon := n_anon + n;
+    END LOOP;
+
+    IF dels IS NOT NULL THEN
+        EXECUTE format('DELETE FROM %s t WHERE t.ctid = ANY ($1) AND (t.tableoid, t.ctid) IN (SELECT * FROM unnest($2, $1))',
+                       tbl)
+          USING dels, del_oids;
+        GET DIAGNOSTICS n_del = ROW_COUNT;
+    END IF;
+
+    RETURN jsonb_build_object(
+        'table', tbl::text, 'deleted', n_del, 'anonymized', n_anon,
+        'kept', CASE WHEN kept_duty > 0 THEN jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
+                    'rows', kept_duty, 'why', 'a retention duty (minimum keep period) has not ended',
+                    'erasable_from', CASE WHEN kept_until <> 'infinity' THEN kept_until END,
+                    'note', CASE WHEN kept_until = 'infinity' THEN 'the period has not started yet' END)))
+                ELSE '[]' END
+             || CASE WHEN kept_ref > 0 THEN jsonb_build_array(jsonb_build_object(
+                    'rows', kept_ref, 'why', 'other rows still reference them'))
+                ELSE '[]' END);
+END
+$$;
+COMMENT ON FUNCTION @extschema@._erase_table(regclass, text, text) IS
+'Erase a subject''s rows of one table, keeping what a retention duty or a reference keeps; returns the counts';
+
+CREATE FUNCTION @extschema@.erase_subject(subject_type text, subject_key text, reason text,
+                                          dry_run boolean DEFAULT false, request_id bigint DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text := privacy._subject_key(subject_type, subject_key);
+    keytype regtype;
+    t record;
+    res jsonb := '[]';
+    one jsonb;
+    changed bigint := 0;
+    kept bigint := 0;
+    until date;
+    forever boolean := false;
+    holds text;
+    restriction bigint;
+    notified integer := 0;
+    summary jsonb;
+BEGIN
+    IF NOT privacy._calling_role_is_officer() THEN
+        RAISE EXCEPTION 'permission denied to erase a data subject'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only members of the privacy officer role may erase a subject''s data.';
+    END IF;
+    IF reason IS NULL OR btrim(reason) = '' THEN
+        RAISE EXCEPTION 'an erasure needs its legal ground as reason'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example: art. 17(1)(a), no longer needed; art. 17(1)(b), consent withdrawn.';
+    END IF;
+    SELECT string_agg(h.id::text, ', ' ORDER BY h.id) INTO holds
+      FROM privacy.legal_holds h
+     WHERE h.subject_type = erase_subject.subject_type AND h.subject_key = k AND h.active;
+    IF holds IS NOT NULL THEN
+        RAISE EXCEPTION 'subject is under a legal hold'
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = format('Legal hold %s keeps every row of this subject; nothing was erased.', holds),
+                  HINT = 'Release the hold with privacy.release_hold() once it no longer applies.';
+    END IF;
+    SELECT privacy._column_type(s.root_table, s.key_column) INTO keytype
+      FROM privacy.subject_type s WHERE s.name = erase_subject.subject_type;
+
+    -- everything in one block, undone for a dry run
+    BEGIN
+        FOR t IN SELECT * FROM privacy._subject_tables(subject_type) ORDER BY ord LOOP
+            one := privacy._erase_table(t.relid, subject_type, k);
+            res := res || jsonb_build_array(one);
+            changed := changed + (one ->> 'deleted')::bigint + (one ->> 'anonymized')::bigint;
+            kept := kept + coalesce((SELECT sum((e ->> 'rows')::bigint) FROM jsonb_array_elements(one -> 'kept') e), 0);
+            forever := forever OR EXISTS (SELECT FROM jsonb_array_elements(one -> 'kept') e
+                                           WHERE e ? 'note' OR (e ->> 'why') LIKE 'other rows%');
+            until := GREATEST(until, (SELECT max((e ->> 'erasable_from')::date) FROM jsonb_array_elements(one -> 'kept') e));
+        END LOOP;
+        IF dry_run THEN
+            RAISE EXCEPTION USING ERRCODE = 'PPD02';
+        END IF;
+    EXCEPTION WHEN SQLSTATE 'PPD02' THEN
+        NULL;
+    END;
+
+    summary := jsonb_build_object('subject_type', subject_type, 'dry_run', dry_run, 'reason', reason,
+                                  'changed', changed, 'kept', kept, 'tables', res);
+    IF dry_run THEN
+        RETURN summary;
+    END IF;
+
+    -- what is kept is restricted until the last duty ends (or until lifted)
+    IF kept > 0 THEN
+        restriction := privacy.restrict_subject(subject_type, k,
+                                                'erasure requested; kept only as long as the law demands',
+                                                CASE WHEN forever THEN NULL ELSE until END);
+    END IF;
+    IF changed > 0 THEN
+        notified := privacy._notify_recipients(subject_type, k, 'erasure',
+                                               jsonb_build_object('request', request_id));
+    END IF;
+    summary := summary || jsonb_build_object('restriction', restriction, 'notifications', notified);
+    PERFORM privacy.audit_append('rights.erase', subject_type, subject_type,
+                                 CASE WHEN keytype = 'privacy.bsn'::regtype THEN NULL ELSE k END,
+                                 jsonb_build_object('reason', reason, 'request', request_id,
+                                                    'tables', (SELECT jsonb_agg(e - 'kept' || jsonb_build_object(
+                                                                  'kept', (SELECT coalesce(sum((x ->> 'rows')::bigint), 0)
+                                                                             FROM jsonb_array_elements(e -> 'kept') x)))
+                                                                 FROM jsonb_array_elements(res) e)));
+    IF request_id IS NOT NULL THEN
+        PERFORM privacy._close_subject_request(request_id, subject_type, k, 'erasure', summary);
+    END IF;
+    RETURN summary;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.erase_subject(text, text, text, boolean, bigint) IS
+'Erase a subject in one transaction: rows under a retention duty are kept and restricted, the rest deleted or anonymized (children first); refused under a legal hold; recipients notified; audited with counts';
+
+REVOKE EXECUTE ON FUNCTION
+    @extschema@._restricted_links(text, regclass, text[]),
+    @extschema@._apply_restriction_policy(regclass),
+    @extschema@.restrict_subject(text, text, text, date, bigint),
+    @extschema@.lift_restriction(bigint),
+    @extschema@._close_subject_request(bigint, text, text, text, jsonb),
+    @extschema@._subject_tables(text),
+    @extschema@._erase_table(regclass, text, text),
+    @extschema@.erase_subject(text, text, text, boolean, bigint)
+FROM PUBLIC;
+DO $$
+DECLARE
+    admin text := coalesce(nullif(current_setting('privacy.admin_role', true), ''), 'privacy_admin');
+    officer text := coalesce(nullif(current_setting('privacy.officer_role', true), ''), 'privacy_officer');
+BEGIN
+    EXECUTE pg_catalog.format('GRANT SELECT ON privacy.restriction TO %I, %I', admin, officer);
+    EXECUTE pg_catalog.format(
+        'GRANT EXECUTE ON FUNCTION privacy.restrict_subject(text, text, text, date, bigint), '
+        'privacy.lift_restriction(bigint), '
+        'privacy.erase_subject(text, text, text, boolean, bigint) TO %I', officer);
 END
 $$;

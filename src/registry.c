@@ -63,6 +63,10 @@ static List *registered_tables = NIL;	/* of PrivacyRegisteredTable */
 static Oid	scope_grant_relid = InvalidOid;
 static Oid	registered_table_relid = InvalidOid;
 static Oid	table_subject_relid = InvalidOid;
+static Oid	restriction_relid = InvalidOid;
+
+/* restricted subjects per subject type, as ScopeEntry: all = none hidden */
+static List *restriction_entries = NIL;
 
 PG_FUNCTION_INFO_V1(privacy_require_admin);
 PG_FUNCTION_INFO_V1(privacy_calling_role);
@@ -71,6 +75,9 @@ PG_FUNCTION_INFO_V1(privacy_registry_changed);
 PG_FUNCTION_INFO_V1(privacy_scope_all);
 PG_FUNCTION_INFO_V1(privacy_scope_values);
 PG_FUNCTION_INFO_V1(privacy_scope_support);
+PG_FUNCTION_INFO_V1(privacy_restriction_none);
+PG_FUNCTION_INFO_V1(privacy_restricted_values);
+PG_FUNCTION_INFO_V1(privacy_restriction_support);
 
 /*
  * Forget every cached scope and registration, and every cached plan, which
@@ -82,6 +89,7 @@ registry_reset(void)
 	if (registry_cxt != NULL)
 		MemoryContextReset(registry_cxt);
 	scope_entries = NIL;
+	restriction_entries = NIL;
 	registered_tables = NIL;
 	tables_valid = false;
 	privacy_masking_reset();
@@ -91,10 +99,12 @@ registry_reset(void)
 static void
 registry_relcache_cb(Datum arg, Oid relid)
 {
-	if (scope_entries == NIL && !tables_valid && !privacy_masking_cached())
+	if (scope_entries == NIL && restriction_entries == NIL && !tables_valid &&
+		!privacy_masking_cached())
 		return;
 	if (relid == InvalidOid || relid == scope_grant_relid ||
 		relid == registered_table_relid || relid == table_subject_relid ||
+		relid == restriction_relid ||
 		privacy_masking_catalog(relid))
 		registry_reset();
 }
@@ -102,7 +112,8 @@ registry_relcache_cb(Datum arg, Oid relid)
 static void
 registry_syscache_cb(Datum arg, int cacheid, uint32 hashvalue)
 {
-	if (scope_entries != NIL || tables_valid || privacy_masking_cached())
+	if (scope_entries != NIL || restriction_entries != NIL || tables_valid ||
+		privacy_masking_cached())
 		registry_reset();
 }
 
@@ -222,6 +233,7 @@ privacy_catalog_query(const char *sql, int nargs, Oid *argtypes, Datum *values)
 	scope_grant_relid = get_relname_relid("scope_grant", nsp);
 	registered_table_relid = get_relname_relid("registered_table", nsp);
 	table_subject_relid = get_relname_relid("table_subject", nsp);
+	restriction_relid = get_relname_relid("restriction", nsp);
 	if (!OidIsValid(scope_grant_relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -500,4 +512,152 @@ privacy_registered_table(Oid relid)
 			return t;
 	}
 	return NULL;
+}
+
+
+/* --- restriction of processing (AVG art. 18) ----------------------------- */
+
+/*
+ * The subjects of a type whose processing is restricted, for the current
+ * user: nothing is hidden from the privacy officer (and superusers), who
+ * handle the restricted data.
+ */
+static ScopeEntry *
+restriction_lookup(const char *subject_type)
+{
+	Oid			user = GetUserId();
+	Oid			officer = get_role_oid(privacy_officer_role, true);
+	ListCell   *lc;
+	ScopeEntry *e;
+	MemoryContext old;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	uint64		i;
+
+	foreach(lc, restriction_entries)
+	{
+		e = (ScopeEntry *) lfirst(lc);
+		if (e->user == user && strcmp(e->kind, subject_type) == 0)
+			return e;
+	}
+
+	values[0] = CStringGetTextDatum(subject_type);
+	privacy_spi_connect();
+	privacy_catalog_query("SELECT DISTINCT subject_key FROM privacy.restriction "
+						  "WHERE subject_type = $1 AND lifted_at IS NULL "
+						  "AND (restricted_until IS NULL OR restricted_until >= CURRENT_DATE)",
+						  1, argtypes, values);
+	old = MemoryContextSwitchTo(registry_context());
+	e = palloc0(sizeof(ScopeEntry));
+	e->user = user;
+	e->kind = pstrdup(subject_type);
+	if (superuser_arg(user) || (OidIsValid(officer) && has_privs_of_role(user, officer)))
+		e->all = true;
+	else
+	{
+		for (i = 0; i < SPI_processed; i++)
+			e->values = lappend(e->values,
+								pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+		e->all = (e->values == NIL);
+	}
+	restriction_entries = lappend(restriction_entries, e);
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	return e;
+}
+
+/*
+ * privacy.restriction_none(subject_type): is nothing of this subject type
+ * hidden from the current role?  Folded into a constant at planning time,
+ * so that the restriction policy costs nothing while no subject of the
+ * type is restricted, and nothing for the officer.
+ */
+Datum
+privacy_restriction_none(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(restriction_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)))->all);
+}
+
+/*
+ * privacy.restricted_values(subject_type, tbl, sample): the values of tbl's
+ * link to its subject (its key column, or the first foreign key of its
+ * path) that belong to restricted subjects, as an array of the sample's
+ * type.  Computed once per query execution and kept in fn_extra, so that
+ * rows linked to a restricted subject after a plan was cached are hidden
+ * too.
+ */
+Datum
+privacy_restricted_values(PG_FUNCTION_ARGS)
+{
+	Oid			elemtype = get_fn_expr_argtype(fcinfo->flinfo, 2);
+	ScopeEntry *e;
+	ScopeEntry	links;
+	MemoryContext old;
+	ArrayType  *arr;
+
+	if (fcinfo->flinfo->fn_extra != NULL)
+		PG_RETURN_ARRAYTYPE_P(fcinfo->flinfo->fn_extra);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	if (!OidIsValid(elemtype))
+		elog(ERROR, "could not determine the type of the restricted values");
+
+	e = restriction_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	memset(&links, 0, sizeof(links));
+	if (!e->all)
+	{
+		Oid			argtypes[3] = {TEXTOID, REGCLASSOID, TEXTARRAYOID};
+		Datum		values[3];
+		Datum	   *keys = palloc(sizeof(Datum) * list_length(e->values));
+		ListCell   *lc;
+		int			n = 0;
+		uint64		i;
+
+		foreach(lc, e->values)
+			keys[n++] = CStringGetTextDatum((char *) lfirst(lc));
+		values[0] = PG_GETARG_DATUM(0);
+		values[1] = PG_GETARG_DATUM(1);
+		values[2] = PointerGetDatum(construct_array(keys, n, TEXTOID, -1, false, TYPALIGN_INT));
+		privacy_spi_connect();
+		privacy_catalog_query("SELECT v FROM privacy._restricted_links($1, $2, $3) v",
+							  3, argtypes, values);
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		for (i = 0; i < SPI_processed; i++)
+		{
+			char	   *v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+			if (v != NULL)
+				links.values = lappend(links.values, pstrdup(v));
+		}
+		MemoryContextSwitchTo(old);
+		SPI_finish();
+	}
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	arr = scope_array(&links, elemtype);
+	MemoryContextSwitchTo(old);
+	fcinfo->flinfo->fn_extra = arr;
+	PG_RETURN_ARRAYTYPE_P(arr);
+}
+
+/*
+ * privacy.restriction_support(internal): fold restriction_none() with a
+ * constant subject type into a constant for the current role.
+ */
+Datum
+privacy_restriction_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	SupportRequestSimplify *req;
+	Const	   *st;
+
+	if (!IsA(rawreq, SupportRequestSimplify))
+		PG_RETURN_POINTER(NULL);
+	req = (SupportRequestSimplify *) rawreq;
+	st = (Const *) linitial(req->fcall->args);
+	if (!IsA(st, Const) || st->constisnull)
+		PG_RETURN_POINTER(NULL);
+	if (req->root != NULL)
+		req->root->glob->dependsOnRole = true;
+	PG_RETURN_POINTER(makeBoolConst(restriction_lookup(TextDatumGetCString(st->constvalue))->all,
+									false));
 }
