@@ -888,6 +888,7 @@ BEGIN
        OR EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = tbl AND p.polname = 'privacy_restrict') THEN
         PERFORM privacy._apply_restriction_policy(tbl);
     END IF;
+    PERFORM privacy._apply_rectification(tbl);
     PERFORM privacy.audit_append('registry.register', tbl::text, NULL, NULL,
         jsonb_build_object('subject_type', st.name, 'key_column', key_column,
                            'via', to_jsonb(via::text[]), 'scope_column',
@@ -923,6 +924,7 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT FROM privacy.table_subject t WHERE t.relid = tbl) THEN
         DELETE FROM privacy.registered_table WHERE relid = tbl;
+        EXECUTE format('DROP TRIGGER IF EXISTS privacy_rectification ON %s', tbl);
         IF reg.scope_kind IS NOT NULL
            OR EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = tbl AND p.polname = 'privacy_restrict') THEN
             EXECUTE format('DROP POLICY IF EXISTS privacy_restrict ON %s', tbl);
@@ -1754,12 +1756,12 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.purge_run_seq', '');
 REVOKE ALL ON @extschema@.document_type, @extschema@.retention_rule, @extschema@.legal_hold,
               @extschema@.purge_log FROM PUBLIC;
 
-CREATE FUNCTION @extschema@._check_expression(from_clause text, expr text, what text)
+CREATE FUNCTION @extschema@._check_expression(from_clause text, expr text, what text, author regrole DEFAULT NULL)
 RETURNS regtype
 AS 'MODULE_PATHNAME', 'privacy_check_expression'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-COMMENT ON FUNCTION @extschema@._check_expression(text, text, text) IS
-'The type of a retention expression over a FROM clause, after checking that the purge may run it';
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@._check_expression(text, text, text, regrole) IS
+'The type of a retention expression over a FROM clause, after checking that the purge may run it and that its author (default: the caller) may read what it reads';
 
 CREATE FUNCTION @extschema@._require_top_level(what text)
 RETURNS void
@@ -1804,7 +1806,7 @@ CREATE FUNCTION @extschema@.define_document_type(
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     old privacy.document_type;
@@ -1868,7 +1870,7 @@ CREATE FUNCTION @extschema@.drop_document_type(name text)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 BEGIN
     PERFORM privacy._require_admin();
@@ -1892,7 +1894,7 @@ CREATE FUNCTION @extschema@.load_retention_preset(preset text DEFAULT 'nl_staffi
 RETURNS integer
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     n integer;
@@ -1961,7 +1963,7 @@ COMMENT ON FUNCTION @extschema@.load_retention_preset(text) IS
 CREATE FUNCTION @extschema@._rule_from(tbl regclass)
 RETURNS text
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     ts record;
@@ -2013,7 +2015,7 @@ COMMENT ON FUNCTION @extschema@._rule_from(regclass) IS
 CREATE FUNCTION @extschema@._report_text(expr text, typ regtype)
 RETURNS text
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 RETURN CASE WHEN typ = 'privacy.bsn'::regtype
             THEN format('privacy.mask_partial((%s)::text, 3)', expr)
             ELSE format('(%s)::text', expr) END;
@@ -2027,7 +2029,7 @@ CREATE FUNCTION @extschema@._rule_sql(
     OUT subject_sql text, OUT held_sql text, OUT blocked_sql text, OUT pending_sql text,
     OUT set_sql text, OUT action text, OUT tbl regclass, OUT partitioned boolean)
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     ru privacy.retention_rule;
@@ -2046,14 +2048,20 @@ BEGIN
     partitioned := (SELECT relkind = 'p' FROM pg_class WHERE oid = tbl);
     from_sql := privacy._rule_from(tbl);
 
-    -- checked again at every run: functions and privileges may have changed
+    -- checked again at every use, against the rule's author: functions and
+    -- privileges may have changed since the rule was written
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ru.created_by) THEN
+        RAISE EXCEPTION 'the author of retention rule "%" no longer exists', ru.name
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'A privacy admin must create the rule again (or_replace => true).';
+    END IF;
     cond_sql := coalesce(ru.condition, 'true');
-    typ := privacy._check_expression(from_sql, cond_sql, 'condition');
+    typ := privacy._check_expression(from_sql, cond_sql, 'condition', ru.created_by::regrole);
     IF typ <> 'boolean'::regtype THEN
         RAISE EXCEPTION 'the condition of retention rule "%" is of type %, not boolean', ru.name, typ
             USING ERRCODE = 'datatype_mismatch';
     END IF;
-    typ := privacy._check_expression(from_sql, ru.start_expr, 'start expression');
+    typ := privacy._check_expression(from_sql, ru.start_expr, 'start expression', ru.created_by::regrole);
     IF typ NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) THEN
         RAISE EXCEPTION 'the start expression of retention rule "%" is of type %, not a date', ru.name, typ
             USING ERRCODE = 'datatype_mismatch',
@@ -2144,7 +2152,7 @@ CREATE FUNCTION @extschema@.create_retention_rule(
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     dt privacy.document_type;
@@ -2153,6 +2161,7 @@ DECLARE
     col text;
     spec jsonb;
     typ regtype;
+    fits boolean;
 BEGIN
     PERFORM privacy._require_admin();
     SELECT * INTO dt FROM privacy.document_type d WHERE d.name = create_retention_rule.document_type;
@@ -2193,8 +2202,13 @@ BEGIN
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
             IF EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = col
-                          AND (a.attgenerated <> '' OR a.attnotnull) AND spec = 'null'::jsonb) THEN
-                RAISE EXCEPTION 'column "%" of "%" is generated or NOT NULL and cannot be set to NULL', col, tbl
+                          AND (a.attgenerated <> '' OR a.attidentity = 'a')) THEN
+                RAISE EXCEPTION 'column "%" of "%" is generated and cannot be anonymized', col, tbl
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = col
+                          AND a.attnotnull AND spec = 'null'::jsonb) THEN
+                RAISE EXCEPTION 'column "%" of "%" is NOT NULL and cannot be set to NULL', col, tbl
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
             IF jsonb_typeof(spec) = 'object' THEN
@@ -2211,12 +2225,24 @@ BEGIN
                         USING ERRCODE = 'wrong_object_type';
                 END IF;
             ELSIF jsonb_typeof(spec) = 'string' THEN
+                -- a value of the column's type that its type modifier keeps
+                -- whole (an explicit cast would cut a varchar(3) short)
                 BEGIN
-                    EXECUTE format('SELECT %L::%s', spec #>> '{}', typ);
+                    EXECUTE format('SELECT (%L::%s)::text IS NOT DISTINCT FROM (%L::%s)::text',
+                                   spec #>> '{}', typ, spec #>> '{}',
+                                   (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                                     WHERE a.attrelid = tbl AND a.attname = col))
+                       INTO fits;
                 EXCEPTION WHEN data_exception THEN
-                    RAISE EXCEPTION 'the anonymized value of column "%" is not a valid %', col, typ
-                        USING ERRCODE = 'invalid_parameter_value';
+                    fits := false;
                 END;
+                IF NOT fits THEN
+                    RAISE EXCEPTION 'the anonymized value of column "%" is not a valid value of the column', col
+                        USING ERRCODE = 'invalid_parameter_value',
+                              DETAIL = format('The column is of type %s.',
+                                              (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                                                WHERE a.attrelid = tbl AND a.attname = col));
+                END IF;
             ELSIF spec <> 'null'::jsonb THEN
                 RAISE EXCEPTION 'invalid anonymization of column "%"', col
                     USING ERRCODE = 'invalid_parameter_value',
@@ -2261,7 +2287,7 @@ CREATE FUNCTION @extschema@.drop_retention_rule(name text)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     tbl regclass;
@@ -2295,7 +2321,7 @@ CREATE FUNCTION @extschema@.place_hold(
 RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     id bigint;
@@ -2339,7 +2365,7 @@ CREATE FUNCTION @extschema@.release_hold(hold_id bigint)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     h privacy.legal_hold;
@@ -2369,7 +2395,7 @@ CREATE FUNCTION @extschema@.subject_held(subject_type text, subject_key text)
 RETURNS boolean
 LANGUAGE sql STABLE
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 RETURN EXISTS (SELECT FROM privacy.legal_hold h
                 WHERE h.subject_type = subject_held.subject_type AND h.subject_key = subject_held.subject_key
                   AND h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until >= CURRENT_DATE));
@@ -2386,7 +2412,7 @@ CREATE FUNCTION @extschema@.retention_status(
 RETURNS SETOF record
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     ru record;
@@ -2426,7 +2452,7 @@ CREATE FUNCTION @extschema@.expired_rows(
 RETURNS SETOF record
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     ru record;
@@ -2466,7 +2492,7 @@ COMMENT ON FUNCTION @extschema@.expired_rows(text, integer) IS
 CREATE FUNCTION @extschema@._purge_order(rule text DEFAULT NULL)
 RETURNS TABLE (rule_name text, ord integer)
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
     WITH RECURSIVE walk(start, cur, depth) AS (
         SELECT r.relid::oid, r.relid::oid, 0 FROM privacy.retention_rule r
@@ -2486,53 +2512,81 @@ $$;
 COMMENT ON FUNCTION @extschema@._purge_order(text) IS
 'Acting retention rules in purge order: referencing tables before referenced ones';
 
--- The statement that acts on one rule's expired rows: in a window of the
--- table's pages ($1 <= ctid < $2) for the purge, or over the whole table
--- for a dry run.  It returns the rows acted on, held and kept because other
--- rows reference them.
-CREATE FUNCTION @extschema@._purge_statement(rule_name text, windowed boolean)
-RETURNS text
+-- The statements that act on one rule's expired rows: the first locks
+-- them (FOR UPDATE) in a window of the table's pages ($1 <= ctid < $2) for
+-- the purge, or over the whole table for a dry run, and returns the tuple
+-- ids to act on with the counts of rows held and rows other rows reference;
+-- the second deletes or anonymizes those tuples ($1 tids, $2 table oids).
+-- They are two statements so that the second sees the rows as the first
+-- locked them: a row updated while the purge waited for its lock has a new
+-- version, which the first statement's snapshot cannot see.
+CREATE FUNCTION @extschema@._purge_statements(rule_name text, windowed boolean,
+                                              OUT pick text, OUT act text)
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     p record;
-    act text;
-    pick text := 'SELECT tid FROM c WHERE NOT held AND NOT blocked';
 BEGIN
     SELECT * INTO p FROM privacy._rule_sql(rule_name);
+    pick := format(
+        'SELECT array_agg(tid) FILTER (WHERE NOT held AND NOT blocked),
+                array_agg(toid) FILTER (WHERE NOT held AND NOT blocked),
+                count(*) FILTER (WHERE held), count(*) FILTER (WHERE blocked AND NOT held)
+           FROM (SELECT r.tableoid AS toid, r.ctid AS tid, (%s) AS held, (%s) AS blocked
+                   FROM %s
+                  WHERE %s %s AND %s AND %s <= CURRENT_DATE
+                    FOR UPDATE OF r) c',
+        p.held_sql, p.blocked_sql, p.from_sql,
+        CASE WHEN windowed THEN 'r.ctid >= $1 AND r.ctid < $2 AND' ELSE '' END,
+        p.cond_sql, p.pending_sql, p.expiry_sql);
     IF p.action = 'delete' THEN
         act := format('DELETE FROM %s t', p.tbl);
     ELSE
         act := format('UPDATE %s t SET %s', p.tbl, p.set_sql);
     END IF;
-    act := act || format(' WHERE t.ctid = ANY (ARRAY(%s))', pick);
+    act := act || ' WHERE t.ctid = ANY ($1)';
     IF p.partitioned THEN
-        act := act || ' AND (t.tableoid, t.ctid) IN (SELECT toid, tid FROM c WHERE NOT held AND NOT blocked)';
+        act := act || ' AND (t.tableoid, t.ctid) IN (SELECT * FROM unnest($2, $1))';
     END IF;
-    RETURN format(
-        'WITH c AS MATERIALIZED (
-             SELECT r.tableoid AS toid, r.ctid AS tid, (%s) AS held, (%s) AS blocked
-               FROM %s
-              WHERE %s %s AND %s AND %s <= CURRENT_DATE
-                FOR UPDATE OF r
-         ), a AS (%s RETURNING 1)
-         SELECT (SELECT count(*) FROM a), count(*) FILTER (WHERE held),
-                count(*) FILTER (WHERE blocked AND NOT held)
-           FROM c',
-        p.held_sql, p.blocked_sql, p.from_sql,
-        CASE WHEN windowed THEN 'r.ctid >= $1 AND r.ctid < $2 AND' ELSE '' END,
-        p.cond_sql, p.pending_sql, p.expiry_sql, act);
 END
 $$;
-COMMENT ON FUNCTION @extschema@._purge_statement(text, boolean) IS
-'SQL that deletes or anonymizes a rule''s expired rows (in a window of pages, or all), returning counts';
+COMMENT ON FUNCTION @extschema@._purge_statements(text, boolean) IS
+'SQL that locks a rule''s expired rows (in a window of pages, or all) and counts them, and SQL that deletes or anonymizes the locked rows';
+
+-- Run one rule's statements: lock and count, then act.
+CREATE FUNCTION @extschema@._purge_run(rule_name text, first_page bigint, end_page bigint,
+                                       OUT acted bigint, OUT held bigint, OUT blocked bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    s record;
+    tids tid[];
+    oids oid[];
+BEGIN
+    SELECT * INTO s FROM privacy._purge_statements(rule_name, first_page IS NOT NULL);
+    IF first_page IS NOT NULL THEN
+        EXECUTE s.pick INTO tids, oids, held, blocked
+          USING format('(%s,0)', first_page)::tid, format('(%s,0)', end_page)::tid;
+    ELSE
+        EXECUTE s.pick INTO tids, oids, held, blocked;
+    END IF;
+    acted := 0;
+    IF tids IS NOT NULL THEN
+        EXECUTE s.act USING tids, oids;
+        GET DIAGNOSTICS acted = ROW_COUNT;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._purge_run(text, bigint, bigint) IS
+'Lock and count a rule''s expired rows (in a window of pages, or all), then delete or anonymize them';
 
 CREATE FUNCTION @extschema@.purge_plan(rule text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     o record;
@@ -2551,7 +2605,7 @@ BEGIN
     BEGIN
         FOR o IN SELECT * FROM privacy._purge_order(rule) ORDER BY ord LOOP
             SELECT * INTO p FROM privacy._rule_sql(o.rule_name);
-            EXECUTE privacy._purge_statement(o.rule_name, false) INTO acted, held, blocked;
+            SELECT * INTO acted, held, blocked FROM privacy._purge_run(o.rule_name, NULL, NULL);
             res := res || jsonb_build_array(jsonb_build_object(
                 'rule', o.rule_name, 'table', p.tbl::text, 'action', p.action,
                 'deleted', CASE WHEN p.action = 'delete' THEN acted ELSE 0 END,
@@ -2572,7 +2626,7 @@ CREATE FUNCTION @extschema@._purge_close(run bigint, rule text, status text)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     l privacy.purge_log;
@@ -2596,7 +2650,7 @@ CREATE FUNCTION @extschema@._purge_begin(rule text)
 RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     run bigint;
@@ -2644,7 +2698,7 @@ CREATE FUNCTION @extschema@._purge_window(rule text, batch_rows integer,
                                           OUT pages bigint, OUT window_pages bigint)
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     tbl regclass;
@@ -2673,7 +2727,7 @@ CREATE FUNCTION @extschema@._purge_batch(run bigint, rule text, first_page bigin
 RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     acted bigint;
@@ -2689,8 +2743,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'purge run % has no open rule "%"', run, rule USING ERRCODE = 'undefined_object';
     END IF;
-    EXECUTE privacy._purge_statement(rule, true) INTO acted, n_held, n_blocked
-      USING format('(%s,0)', first_page)::tid, format('(%s,0)', end_page)::tid;
+    SELECT * INTO acted, n_held, n_blocked FROM privacy._purge_run(rule, first_page, end_page);
     ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
     UPDATE privacy.purge_log l
        SET status = 'running',
@@ -2709,7 +2762,7 @@ CREATE FUNCTION @extschema@._purge_end(run bigint)
 RETURNS jsonb
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     res jsonb;
@@ -2818,7 +2871,7 @@ CREATE FUNCTION @extschema@.schedule_purge(
 RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     who name := privacy._calling_role()::name;
@@ -2862,7 +2915,7 @@ CREATE FUNCTION @extschema@.unschedule_purge(job_name text DEFAULT 'privacy_purg
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     job bigint;
@@ -2885,7 +2938,7 @@ COMMENT ON FUNCTION @extschema@.unschedule_purge(text) IS
 'Remove the pg_cron job of a scheduled purge; audited';
 
 REVOKE EXECUTE ON FUNCTION
-    @extschema@._check_expression(text, text, text),
+    @extschema@._check_expression(text, text, text, regrole),
     @extschema@._require_top_level(text),
     @extschema@.define_document_type(text, interval, text, text, interval, text, text, text, text),
     @extschema@.drop_document_type(text),
@@ -2901,7 +2954,8 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@.retention_status(text),
     @extschema@.expired_rows(text, integer),
     @extschema@._purge_order(text),
-    @extschema@._purge_statement(text, boolean),
+    @extschema@._purge_statements(text, boolean),
+    @extschema@._purge_run(text, bigint, bigint),
     @extschema@.purge_plan(text),
     @extschema@._purge_close(bigint, text, text),
     @extschema@._purge_begin(text),
@@ -3065,7 +3119,7 @@ REVOKE ALL ON @extschema@.purpose, @extschema@.table_purpose, @extschema@.consen
 CREATE FUNCTION @extschema@._subject_key(subject_type text, subject_key text)
 RETURNS text
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     keytype regtype;
@@ -3098,7 +3152,7 @@ COMMENT ON FUNCTION @extschema@._subject_key(text, text) IS
 CREATE FUNCTION @extschema@._subject_where(tbl regclass, subject_type text, alias text DEFAULT 'r')
 RETURNS text
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     ts record;
@@ -3150,7 +3204,7 @@ CREATE FUNCTION @extschema@.define_purpose(name text, description text, legal_ba
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 BEGIN
     PERFORM privacy._require_admin();
@@ -3183,7 +3237,7 @@ CREATE FUNCTION @extschema@.bind_purpose(tbl regclass, purpose text)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 BEGIN
     PERFORM privacy._require_admin();
@@ -3206,7 +3260,7 @@ CREATE FUNCTION @extschema@.record_consent(subject_type text, subject_key text, 
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     k text := privacy._subject_key(subject_type, subject_key);
@@ -3247,7 +3301,7 @@ CREATE FUNCTION @extschema@.define_recipient(name text, kind text, country text,
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 BEGIN
     PERFORM privacy._require_admin();
@@ -3286,7 +3340,7 @@ CREATE FUNCTION @extschema@.record_disclosure(recipient text, subject_type text,
 RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     k text := privacy._subject_key(subject_type, subject_key);
@@ -3316,7 +3370,7 @@ COMMENT ON FUNCTION @extschema@.record_disclosure(text, text, text, text[], time
 CREATE FUNCTION @extschema@._notify_recipients(subject_type text, subject_key text, event text, details jsonb)
 RETURNS integer
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     n integer;
@@ -3339,7 +3393,7 @@ CREATE FUNCTION @extschema@.mark_delivered(notification_id bigint)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 BEGIN
     UPDATE privacy.notification SET delivered_at = pg_catalog.now(), delivered_by = privacy._calling_role()::name
@@ -3367,7 +3421,7 @@ CREATE FUNCTION @extschema@.register_request(subject_type text, subject_key text
 RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     k text := privacy._subject_key(subject_type, subject_key);
@@ -3396,7 +3450,7 @@ CREATE FUNCTION @extschema@.extend_request(request_id bigint, reason text)
 RETURNS date
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     q privacy.request;
@@ -3435,7 +3489,7 @@ CREATE FUNCTION @extschema@.close_request(request_id bigint, status text, result
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     q privacy.request;
@@ -3476,7 +3530,7 @@ CREATE FUNCTION @extschema@.export_subject(subject_type text, subject_key text,
 RETURNS jsonb
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     st privacy.subject_type;
@@ -3579,7 +3633,7 @@ CREATE FUNCTION @extschema@.export_subject_encrypted(subject_type text, subject_
 RETURNS bytea
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     nsp name;
@@ -3605,7 +3659,7 @@ CREATE FUNCTION @extschema@.processing_register()
 RETURNS jsonb
 LANGUAGE sql STABLE
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 SELECT jsonb_build_object(
     'controller', current_database(),
@@ -3665,7 +3719,7 @@ COMMENT ON FUNCTION @extschema@.processing_register() IS
 CREATE FUNCTION @extschema@.processing_register_markdown()
 RETURNS text
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     reg jsonb := privacy.processing_register();
@@ -3715,7 +3769,7 @@ COMMENT ON FUNCTION @extschema@.processing_register_markdown() IS
 CREATE FUNCTION @extschema@._calling_role_is_officer()
 RETURNS boolean
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 RETURN pg_has_role(privacy._calling_role(),
                    coalesce(nullif(current_setting('privacy.officer_role', true), ''), 'privacy_officer'),
                    'USAGE')
@@ -3820,7 +3874,7 @@ COMMENT ON FUNCTION @extschema@.restricted_values(text, regclass, anyelement) IS
 CREATE FUNCTION @extschema@._restricted_links(subject_type text, tbl regclass, keys text[])
 RETURNS SETOF text
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     ts record;
@@ -3867,7 +3921,7 @@ COMMENT ON FUNCTION @extschema@._restricted_links(text, regclass, text[]) IS
 CREATE FUNCTION @extschema@._apply_restriction_policy(tbl regclass)
 RETURNS void
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     ts record;
@@ -3890,6 +3944,12 @@ BEGIN
             linkcol := ts.via_columns -> 0 -> 'columns' ->> 0;
         END IF;
         linktype := privacy._column_type(tbl, linkcol);
+        IF 'privacy.bsn'::regtype IN (linktype, (SELECT t.typbasetype FROM pg_type t WHERE t.oid = linktype)) THEN
+            RAISE EXCEPTION 'cannot restrict subjects of table "%": it links to them by a BSN', tbl
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'The restriction policy compares the link column, and BSNs may not be compared by the roles it hides rows from.',
+                      HINT = 'Key subject types and link tables by a surrogate key, not by the BSN.';
+        END IF;
         expr := expr || format(' AND (privacy.restriction_none(%L) OR NOT coalesce(%I = ANY (privacy.restricted_values(%L, %L::regclass, NULL::%s)), false))',
                                ts.subject_type, linkcol, ts.subject_type, tbl::oid::text, linktype);
     END LOOP;
@@ -3920,7 +3980,7 @@ CREATE FUNCTION @extschema@.restrict_subject(subject_type text, subject_key text
 RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     k text := privacy._subject_key(subject_type, subject_key);
@@ -3976,7 +4036,7 @@ CREATE FUNCTION @extschema@.lift_restriction(restriction_id bigint)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     r privacy.restriction;
@@ -4003,7 +4063,7 @@ CREATE FUNCTION @extschema@._close_subject_request(request_id bigint, subject_ty
                                                    kind text, result jsonb)
 RETURNS void
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 BEGIN
     IF NOT EXISTS (SELECT FROM privacy.request q WHERE q.id = request_id AND q.status = 'open'
@@ -4025,7 +4085,7 @@ COMMENT ON FUNCTION @extschema@._close_subject_request(bigint, text, text, text,
 CREATE FUNCTION @extschema@._subject_tables(subject_type text)
 RETURNS TABLE (relid regclass, ord integer)
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
     WITH RECURSIVE walk(start, cur, depth) AS (
         SELECT t.relid::oid, t.relid::oid, 0 FROM privacy.table_subject t WHERE t.subject_type = $1
@@ -4048,7 +4108,7 @@ COMMENT ON FUNCTION @extschema@._subject_tables(text) IS
 CREATE FUNCTION @extschema@._erase_table(tbl regclass, subject_type text, subject_key text)
 RETURNS jsonb
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     from_sql text := privacy._rule_from(tbl);
@@ -4158,7 +4218,7 @@ CREATE FUNCTION @extschema@.erase_subject(subject_type text, subject_key text, r
 RETURNS jsonb
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     k text := privacy._subject_key(subject_type, subject_key);
@@ -4268,5 +4328,164 @@ BEGIN
         'GRANT EXECUTE ON FUNCTION privacy.restrict_subject(text, text, text, date, bigint), '
         'privacy.lift_restriction(bigint), '
         'privacy.erase_subject(text, text, text, boolean, bigint) TO %I', officer);
+END
+$$;
+
+-- Rectification (AVG art. 16, 19): which columns of a subject's rows
+-- changed, when and by whom; never the values
+
+CREATE SEQUENCE @extschema@.rectification_seq;
+CREATE TABLE @extschema@.rectification (
+    id            bigint      PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.rectification_seq'),
+    subject_type  text        NOT NULL,
+    subject_key   text,
+    tbl           text        NOT NULL,
+    columns       name[]      NOT NULL,
+    rows          bigint      NOT NULL,
+    changed_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    changed_by    name        NOT NULL,
+    actor         text
+);
+CREATE INDEX rectification_subject_idx ON @extschema@.rectification (subject_type, subject_key);
+COMMENT ON TABLE @extschema@.rectification IS
+'Changes to subjects'' rows in registered tables: the columns that changed, when and by whom, never the values; subject_key is empty for subjects keyed by a BSN';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rectification', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rectification_seq', '');
+REVOKE ALL ON @extschema@.rectification FROM PUBLIC;
+
+-- The subject key of a row (alias n) of a registered table, as text: the
+-- key column, or the root's key reached up the foreign-key path.
+CREATE FUNCTION @extschema@._subject_key_sql(tbl regclass, subject_type text, alias text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    ts record;
+    n integer;
+    i integer;
+    step jsonb;
+    joins text;
+    cond text;
+    first text;
+BEGIN
+    SELECT t.*, s.root_table, s.key_column AS root_key,
+           privacy._column_type(s.root_table, s.key_column) AS keytype
+      INTO ts
+      FROM privacy.table_subject t JOIN privacy.subject_type s ON s.name = t.subject_type
+     WHERE t.relid = tbl AND t.subject_type = _subject_key_sql.subject_type;
+    IF ts.keytype = 'privacy.bsn'::regtype THEN
+        RETURN 'NULL::text';
+    END IF;
+    IF ts.key_column IS NOT NULL THEN
+        RETURN format('(%I.%I)::text', alias, ts.key_column);
+    END IF;
+    n := array_length(ts.via, 1);
+    joins := format('%s s1', ts.via[1]);
+    FOR i IN 2 .. n LOOP
+        step := ts.via_columns -> (i - 1);
+        SELECT string_agg(format('s%s.%I = s%s.%I', i, rc, i - 1, c), ' AND ')
+          INTO cond
+          FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
+          JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
+        joins := joins || format(' JOIN %s s%s ON %s', ts.via[i], i, cond);
+    END LOOP;
+    step := ts.via_columns -> 0;
+    SELECT string_agg(format('s1.%I = %I.%I', rc, alias, c), ' AND ')
+      INTO first
+      FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
+      JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
+    RETURN format('(SELECT (s%s.%I)::text FROM %s WHERE %s)', n, ts.root_key, joins, first);
+END
+$$;
+COMMENT ON FUNCTION @extschema@._subject_key_sql(regclass, text, text) IS
+'SQL for the subject key of a row of a registered table, as text (NULL for subjects keyed by a BSN)';
+
+-- The statement trigger on registered tables: after an UPDATE, record per
+-- subject which columns changed, and queue notifications for the
+-- recipients that received the subject's data.
+CREATE FUNCTION @extschema@.rectification_trigger()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    tbl regclass := TG_RELID;
+    pk text;
+    diff text;
+    st text;
+    rec record;
+BEGIN
+    IF NOT EXISTS (SELECT FROM privacy_new) THEN
+        RETURN NULL;
+    END IF;
+    SELECT string_agg(format('o.%1$I = n.%1$I', a.attname), ' AND ')
+      INTO pk
+      FROM pg_index i CROSS JOIN unnest(i.indkey) k(num)
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
+     WHERE i.indrelid = tbl AND i.indisprimary;
+    IF pk IS NULL THEN
+        RETURN NULL;        -- rows cannot be paired without a primary key
+    END IF;
+    SELECT string_agg(format('CASE WHEN o.%1$I IS DISTINCT FROM n.%1$I THEN %1$L::name END', a.attname), ', ')
+      INTO diff
+      FROM pg_attribute a
+     WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
+    FOR st IN SELECT t.subject_type FROM privacy.table_subject t WHERE t.relid = tbl ORDER BY 1 LOOP
+        FOR rec IN EXECUTE format(
+            'SELECT k, cols, count(*) AS n FROM (
+                 SELECT %s AS k,
+                        ARRAY(SELECT c FROM unnest(ARRAY[%s]) c WHERE c IS NOT NULL ORDER BY 1) AS cols
+                   FROM privacy_new n JOIN privacy_old o ON %s) s
+              WHERE cardinality(cols) > 0
+              GROUP BY k, cols', privacy._subject_key_sql(tbl, st, 'n'), diff, pk) LOOP
+            INSERT INTO privacy.rectification (subject_type, subject_key, tbl, columns, rows, changed_by, actor)
+            VALUES (st, rec.k, tbl::text, rec.cols, rec.n, privacy._calling_role()::name,
+                    nullif(current_setting('privacy.actor', true), ''));
+            IF rec.k IS NOT NULL THEN
+                PERFORM privacy._notify_recipients(st, rec.k, 'rectification',
+                                                   jsonb_build_object('table', tbl::text, 'columns', rec.cols));
+            END IF;
+        END LOOP;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rectification_trigger() IS
+'Trigger on registered tables: records which columns of which subject changed (never the values) and notifies the recipients of that subject''s data';
+
+CREATE FUNCTION @extschema@._apply_rectification(tbl regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = tbl AND tgname = 'privacy_rectification') THEN
+        RETURN;
+    END IF;
+    BEGIN
+        EXECUTE format('CREATE TRIGGER privacy_rectification AFTER UPDATE ON %s '
+                       'REFERENCING OLD TABLE AS privacy_old NEW TABLE AS privacy_new '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION privacy.rectification_trigger()', tbl);
+    EXCEPTION WHEN feature_not_supported OR wrong_object_type THEN
+        -- tables with inheritance children cannot have transition tables
+        RAISE NOTICE 'changes to "%" are not recorded as rectifications: %', tbl, SQLERRM;
+    END;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._apply_rectification(regclass) IS
+'Create the rectification trigger of a registered table';
+
+REVOKE EXECUTE ON FUNCTION
+    @extschema@._subject_key_sql(regclass, text, text),
+    @extschema@._apply_rectification(regclass)
+FROM PUBLIC;
+DO $$
+DECLARE
+    admin text := coalesce(nullif(current_setting('privacy.admin_role', true), ''), 'privacy_admin');
+    officer text := coalesce(nullif(current_setting('privacy.officer_role', true), ''), 'privacy_officer');
+BEGIN
+    EXECUTE pg_catalog.format('GRANT SELECT ON privacy.rectification TO %I, %I', admin, officer);
 END
 $$;

@@ -22,6 +22,7 @@
 #include "access/xact.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -73,7 +74,8 @@ check_function(Oid funcid, void *context)
 	if (func_volatile(funcid) == PROVOLATILE_VOLATILE)
 		refuse(ec, "Volatile functions may not be used.", quote_identifier(name));
 	/* readers of relations, settings and server state by name */
-	if (strncmp(name, "pg_", 3) == 0 || strstr(name, "_to_xml") != NULL)
+	if (strncmp(name, "pg_", 3) == 0 || strstr(name, "_to_xml") != NULL ||
+		strcmp(name, "current_setting") == 0)
 		refuse(ec, "Functions that read relations or server state may not be used.",
 			   quote_identifier(name));
 	return false;
@@ -109,6 +111,17 @@ check_walker(Node *node, ExprCheck *ec)
 				refuse(ec, "System catalogs may not be read.", quote_identifier(relname));
 			if (isAnyTempNamespace(nsp))
 				refuse(ec, "Temporary tables may not be read.", quote_identifier(relname));
+
+			/*
+			 * A view runs the code of whoever wrote it, as the purge's owner;
+			 * a foreign table reaches outside the database.  Tables and
+			 * materialized views only hold data.
+			 */
+			if (rte->relkind != RELKIND_RELATION &&
+				rte->relkind != RELKIND_PARTITIONED_TABLE &&
+				rte->relkind != RELKIND_MATVIEW)
+				refuse(ec, "Only tables and materialized views may be read, not views or foreign tables.",
+					   quote_identifier(relname));
 			if (pg_class_aclcheck(rte->relid, ec->caller, ACL_SELECT) != ACLCHECK_OK)
 				refuse(ec, "You may not read this table yourself.", quote_identifier(relname));
 		}
@@ -148,9 +161,10 @@ expression_error_callback(void *arg)
 }
 
 /*
- * privacy._check_expression(from_clause, expr, what): the type of expr
- * evaluated over from_clause, after checking that expr is one value
- * expression the purge may run (see the file header).  from_clause is
+ * privacy._check_expression(from_clause, expr, what, author): the type of
+ * expr evaluated over from_clause, after checking that expr is one value
+ * expression the purge may run (see the file header), reading only what
+ * author (the rule's author; NULL for the caller) may read.  from_clause is
  * built by the extension; only expr comes from the admin.
  */
 Datum
@@ -159,6 +173,7 @@ privacy_check_expression(PG_FUNCTION_ARGS)
 	char	   *from = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *expr = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	char	   *what = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Oid			checker = PG_ARGISNULL(3) ? GetOuterUserId() : PG_GETARG_OID(3);
 	List	   *raw;
 	SelectStmt *sel;
 	StringInfoData sql;
@@ -170,7 +185,7 @@ privacy_check_expression(PG_FUNCTION_ARGS)
 	ErrorContextCallback errcb;
 
 	ec.what = what;
-	ec.caller = GetOuterUserId();
+	ec.caller = checker;
 
 	/*
 	 * Alone, the text must parse as exactly one target without any clause:
