@@ -2417,6 +2417,8 @@ AS $$
 DECLARE
     ru record;
     p record;
+    state text;
+    message text;
 BEGIN
     FOR ru IN SELECT r.name, r.document_type FROM privacy.retention_rule r
                WHERE retention_status.rule IS NULL OR r.name = retention_status.rule
@@ -2426,14 +2428,19 @@ BEGIN
         tbl := p.tbl;
         document_type := ru.document_type;
         action := p.action;
-        EXECUTE format(
-            'SELECT count(*), count(*) FILTER (WHERE e <= CURRENT_DATE AND pending),
-                    count(*) FILTER (WHERE e <= CURRENT_DATE AND pending AND held),
-                    min(e) FILTER (WHERE e > CURRENT_DATE),
-                    min(e) FILTER (WHERE e <= CURRENT_DATE AND pending)
-               FROM (SELECT %s AS e, %s AS pending, %s AS held FROM %s WHERE %s) s',
-            p.expiry_sql, p.pending_sql, p.held_sql, p.from_sql, p.cond_sql)
-          INTO rows_total, rows_expired, rows_held, next_expiry, expired_since;
+        BEGIN
+            EXECUTE format(
+                'SELECT count(*), count(*) FILTER (WHERE e <= CURRENT_DATE AND pending),
+                        count(*) FILTER (WHERE e <= CURRENT_DATE AND pending AND held),
+                        min(e) FILTER (WHERE e > CURRENT_DATE),
+                        min(e) FILTER (WHERE e <= CURRENT_DATE AND pending)
+                   FROM (SELECT %s AS e, %s AS pending, %s AS held FROM %s WHERE %s) s',
+                p.expiry_sql, p.pending_sql, p.held_sql, p.from_sql, p.cond_sql)
+              INTO rows_total, rows_expired, rows_held, next_expiry, expired_since;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
+            PERFORM privacy._rule_failed(ru.name, state, message);
+        END;
         RETURN NEXT;
     END LOOP;
     IF rule IS NOT NULL AND NOT FOUND THEN
@@ -2459,6 +2466,8 @@ DECLARE
     p record;
     n bigint := 0;
     got bigint;
+    state text;
+    message text;
 BEGIN
     IF max_rows IS NULL OR max_rows < 0 THEN
         RAISE EXCEPTION 'max_rows must be zero or more' USING ERRCODE = 'invalid_parameter_value';
@@ -2470,14 +2479,19 @@ BEGIN
                WHERE expired_rows.rule IS NULL OR r.name = expired_rows.rule ORDER BY r.name LOOP
         EXIT WHEN n >= max_rows;
         SELECT * INTO p FROM privacy._rule_sql(ru.name);
-        RETURN QUERY EXECUTE format(
-            'SELECT %L::text, %L::regclass, %s, %s, %s AS e, %s, %s
-               FROM %s WHERE %s AND %s AND %s <= CURRENT_DATE
-              ORDER BY e, 3 LIMIT %s',
-            ru.name, p.tbl, p.key_sql, p.subject_sql, p.expiry_sql, p.held_sql,
-            CASE WHEN p.action = 'delete' THEN p.blocked_sql ELSE 'false' END,
-            p.from_sql, p.cond_sql, p.pending_sql, p.expiry_sql, max_rows - n);
-        GET DIAGNOSTICS got = ROW_COUNT;
+        BEGIN
+            RETURN QUERY EXECUTE format(
+                'SELECT %L::text, %L::regclass, %s, %s, %s AS e, %s, %s
+                   FROM %s WHERE %s AND %s AND %s <= CURRENT_DATE
+                  ORDER BY e, 3 LIMIT %s',
+                ru.name, p.tbl, p.key_sql, p.subject_sql, p.expiry_sql, p.held_sql,
+                CASE WHEN p.action = 'delete' THEN p.blocked_sql ELSE 'false' END,
+                p.from_sql, p.cond_sql, p.pending_sql, p.expiry_sql, max_rows - n);
+            GET DIAGNOSTICS got = ROW_COUNT;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
+            PERFORM privacy._rule_failed(ru.name, state, message);
+        END;
         n := n + got;
     END LOOP;
 END
@@ -2554,6 +2568,29 @@ $$;
 COMMENT ON FUNCTION @extschema@._purge_statements(text, boolean) IS
 'SQL that locks a rule''s expired rows (in a window of pages, or all) and counts them, and SQL that deletes or anonymizes the locked rows';
 
+-- An error of a rule's SQL, told without its message: a message can carry
+-- values of the rows (a failed cast shows its input), and the rule runs
+-- over rows that neither its author nor the caller may see.  Lock waits,
+-- cancels and serialization failures keep their message and state, so
+-- that callers can retry.
+CREATE FUNCTION @extschema@._rule_failed(rule_name text, state text, message text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+BEGIN
+    IF left(state, 2) IN ('40', '53', '55', '57', '58') THEN
+        RAISE EXCEPTION '%', message USING ERRCODE = state;
+    END IF;
+    RAISE EXCEPTION 'retention rule "%" failed to run (SQLSTATE %)', rule_name, state
+        USING ERRCODE = state,
+              DETAIL = 'The message is not shown, as it could hold values of the rows.',
+              HINT = 'Check the rule''s expressions against the data: privacy.retention_rules lists them.';
+END
+$$;
+COMMENT ON FUNCTION @extschema@._rule_failed(text, text, text) IS
+'Raise the error of a retention rule''s SQL without a message that could hold row values';
+
 -- Run one rule's statements: lock and count, then act.
 CREATE FUNCTION @extschema@._purge_run(rule_name text, first_page bigint, end_page bigint,
                                        OUT acted bigint, OUT held bigint, OUT blocked bigint)
@@ -2564,19 +2601,26 @@ DECLARE
     s record;
     tids tid[];
     oids oid[];
+    state text;
+    message text;
 BEGIN
     SELECT * INTO s FROM privacy._purge_statements(rule_name, first_page IS NOT NULL);
-    IF first_page IS NOT NULL THEN
-        EXECUTE s.pick INTO tids, oids, held, blocked
-          USING format('(%s,0)', first_page)::tid, format('(%s,0)', end_page)::tid;
-    ELSE
-        EXECUTE s.pick INTO tids, oids, held, blocked;
-    END IF;
-    acted := 0;
-    IF tids IS NOT NULL THEN
-        EXECUTE s.act USING tids, oids;
-        GET DIAGNOSTICS acted = ROW_COUNT;
-    END IF;
+    BEGIN
+        IF first_page IS NOT NULL THEN
+            EXECUTE s.pick INTO tids, oids, held, blocked
+              USING format('(%s,0)', first_page)::tid, format('(%s,0)', end_page)::tid;
+        ELSE
+            EXECUTE s.pick INTO tids, oids, held, blocked;
+        END IF;
+        acted := 0;
+        IF tids IS NOT NULL THEN
+            EXECUTE s.act USING tids, oids;
+            GET DIAGNOSTICS acted = ROW_COUNT;
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
+        PERFORM privacy._rule_failed(rule_name, state, message);
+    END;
 END
 $$;
 COMMENT ON FUNCTION @extschema@._purge_run(text, bigint, bigint) IS
@@ -2956,6 +3000,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@._purge_order(text),
     @extschema@._purge_statements(text, boolean),
     @extschema@._purge_run(text, bigint, bigint),
+    @extschema@._rule_failed(text, text, text),
     @extschema@.purge_plan(text),
     @extschema@._purge_close(bigint, text, text),
     @extschema@._purge_begin(text),

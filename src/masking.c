@@ -297,6 +297,25 @@ mask_for_user(RelMasks *rm, ColumnMask *cm, Oid user)
 	return cm->kind;
 }
 
+/*
+ * privacy_column_masked_for: does the role read this column masked (or as
+ * NULL)?  For checks of SQL that runs as the extension's owner on behalf
+ * of a role.
+ */
+bool
+privacy_column_masked_for(Oid relid, AttrNumber attnum, Oid roleid)
+{
+	RelMasks   *rm = rel_masks(relid);
+	int			i;
+
+	if (rm == NULL)
+		return false;
+	for (i = 0; i < rm->ncols; i++)
+		if (rm->cols[i].attnum == attnum)
+			return mask_for_user(rm, &rm->cols[i], roleid) != MASK_NONE;
+	return false;
+}
+
 /* --- the masks ---------------------------------------------------------- */
 
 /*

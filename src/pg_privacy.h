@@ -63,6 +63,7 @@ extern bool privacy_masking_cached(void);
 extern bool privacy_masking_catalog(Oid relid);
 extern bool privacy_mask_query(Query *parse);
 extern bool privacy_copy_needs_query(Oid relid);
+extern bool privacy_column_masked_for(Oid relid, AttrNumber attnum, Oid roleid);
 
 /* hooks (hooks.c) */
 extern void privacy_hooks_init(void);

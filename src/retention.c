@@ -30,11 +30,14 @@
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/analyze.h"
+#include "parser/parse_type.h"
 #include "parser/parser.h"
+#include "parser/parsetree.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 #include "pg_privacy.h"
 
@@ -44,7 +47,8 @@ PG_FUNCTION_INFO_V1(privacy_require_top_level);
 typedef struct ExprCheck
 {
 	const char *what;			/* "condition", "start expression", ... */
-	Oid			caller;
+	Oid			caller;			/* the rule's author */
+	List	   *rtables;		/* range tables of the enclosing queries, innermost first */
 } ExprCheck;
 
 static void
@@ -54,7 +58,7 @@ refuse(ExprCheck *ec, const char *detail_fmt, const char *name)
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("the %s may not use %s", ec->what, name),
 			 errdetail("%s", detail_fmt),
-			 errhint("A retention expression may use the row's columns, its subjects' columns, "
+			 errhint("A retention expression may use the columns you may read in full, "
 					 "non-volatile functions and operators of pg_catalog, and subqueries over "
 					 "tables you may read.")));
 }
@@ -81,6 +85,65 @@ check_function(Oid funcid, void *context)
 	return false;
 }
 
+/*
+ * A value of a type outside pg_catalog could run code that is not the
+ * system's when it is made: a domain's check, a composite's columns.
+ */
+static void
+check_type(ExprCheck *ec, Oid typid)
+{
+	HeapTuple	tup;
+	Oid			nsp;
+
+	if (!OidIsValid(typid))
+		return;
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for type %u", typid);
+	nsp = ((Form_pg_type) GETSTRUCT(tup))->typnamespace;
+	ReleaseSysCache(tup);
+	if (nsp != PG_CATALOG_NAMESPACE)
+		refuse(ec, "Only values of the types of pg_catalog may be made or converted.",
+			   format_type_be(typid));
+}
+
+/*
+ * A column the expression reads: the author must be able to read it in
+ * full, or the rule, run as the owner, would tell what the author may not
+ * see (by the rows it selects, the dates it computes or its errors).
+ */
+static void
+check_column(ExprCheck *ec, Oid relid, AttrNumber attnum)
+{
+	char	   *colname = get_attname(relid, attnum, true);
+	char	   *what;
+
+	if (colname == NULL)
+		return;
+	what = psprintf("column %s of %s", quote_identifier(colname),
+					quote_identifier(get_rel_name(relid)));
+	if (pg_attribute_aclcheck(relid, attnum, ec->caller, ACL_SELECT) != ACLCHECK_OK &&
+		pg_class_aclcheck(relid, ec->caller, ACL_SELECT) != ACLCHECK_OK)
+		refuse(ec, "You may not read this column yourself.", what);
+	if (privacy_column_masked_for(relid, attnum, ec->caller))
+		refuse(ec, "You read this column masked.", what);
+	if (privacy_type_involves_bsn(get_atttype(relid, attnum)) &&
+		!privacy_role_bsn_authorized(ec->caller))
+		refuse(ec, "You are not authorized for BSNs.", what);
+}
+
+/* the range table entry a Var points to */
+static RangeTblEntry *
+var_rte(ExprCheck *ec, Var *var)
+{
+	List	   *rtable;
+
+	if (var->varlevelsup >= list_length(ec->rtables))
+		elog(ERROR, "retention expression refers to an unknown query level");
+	rtable = (List *) list_nth(ec->rtables, var->varlevelsup);
+	return rt_fetch(var->varno, rtable);
+}
+
 static bool
 check_walker(Node *node, ExprCheck *ec)
 {
@@ -89,12 +152,20 @@ check_walker(Node *node, ExprCheck *ec)
 	if (IsA(node, Query))
 	{
 		Query	   *q = (Query *) node;
+		bool		result;
+		ListCell   *lc;
 
 		if (q->rowMarks != NIL)
 			refuse(ec, "Subqueries may not lock rows.", "FOR UPDATE or FOR SHARE");
 		if (q->commandType != CMD_SELECT)
 			refuse(ec, "Only SELECT subqueries may be used.", "a data-modifying statement");
-		return query_tree_walker(q, check_walker, ec, QTW_EXAMINE_RTES_BEFORE);
+		/* the tables first: reading a catalog is refused as such */
+		foreach(lc, q->rtable)
+			check_walker((Node *) lfirst(lc), ec);
+		ec->rtables = lcons(q->rtable, ec->rtables);
+		result = query_tree_walker(q, check_walker, ec, QTW_EXAMINE_RTES_BEFORE);
+		ec->rtables = list_delete_first(ec->rtables);
+		return result;
 	}
 	if (IsA(node, RangeTblEntry))
 	{
@@ -122,13 +193,44 @@ check_walker(Node *node, ExprCheck *ec)
 				rte->relkind != RELKIND_MATVIEW)
 				refuse(ec, "Only tables and materialized views may be read, not views or foreign tables.",
 					   quote_identifier(relname));
-			if (pg_class_aclcheck(rte->relid, ec->caller, ACL_SELECT) != ACLCHECK_OK)
+			if (pg_class_aclcheck(rte->relid, ec->caller, ACL_SELECT) != ACLCHECK_OK &&
+				pg_attribute_aclcheck_all(rte->relid, ec->caller, ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
 				refuse(ec, "You may not read this table yourself.", quote_identifier(relname));
 		}
 		return false;
 	}
+	if (IsA(node, FieldSelect) && IsA(((FieldSelect *) node)->arg, Var))
+	{
+		FieldSelect *fs = (FieldSelect *) node;
+		Var		   *var = (Var *) fs->arg;
+		Oid			relid = typeidTypeRelid(var->vartype);
+
+		/* a column of a subject's row: (candidate).birth_date */
+		if (OidIsValid(relid))
+		{
+			check_column(ec, relid, fs->fieldnum);
+			return false;
+		}
+	}
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+		RangeTblEntry *rte = var_rte(ec, var);
+
+		if (var->varattno == InvalidAttrNumber || OidIsValid(typeidTypeRelid(var->vartype)))
+			refuse(ec, "Read the columns of a row one by one.", "a whole row");
+		if (rte->rtekind == RTE_RELATION)
+			check_column(ec, rte->relid, var->varattno);
+		else if (rte->rtekind == RTE_JOIN)
+			refuse(ec, "Qualify the column with its table instead.", "a column of a join");
+		return false;
+	}
 	if (IsA(node, CoerceToDomain))
 		refuse(ec, "Domain constraints could run functions outside pg_catalog.", "a domain");
+	if (IsA(node, Const) || IsA(node, CoerceViaIO) || IsA(node, ArrayCoerceExpr) ||
+		IsA(node, RelabelType) || IsA(node, ConvertRowtypeExpr) || IsA(node, ArrayExpr) ||
+		IsA(node, RowExpr))
+		check_type(ec, exprType(node));
 	if (check_functions_in_node(node, check_function, ec))
 		return true;
 	return expression_tree_walker(node, check_walker, ec);
@@ -183,6 +285,8 @@ privacy_check_expression(PG_FUNCTION_ARGS)
 	ExprCheck	ec;
 	ExprErrorContext errctx;
 	ErrorContextCallback errcb;
+	Oid			save_userid;
+	int			save_sec;
 
 	ec.what = what;
 	ec.caller = checker;
@@ -222,7 +326,24 @@ privacy_check_expression(PG_FUNCTION_ARGS)
 	if (list_length(raw) != 1)
 		elog(ERROR, "retention expression parsed into %d statements", list_length(raw));
 	rs = linitial_node(RawStmt, raw);
-	query = parse_analyze_fixedparams(rs, sql.data, NULL, 0, NULL);
+
+	/*
+	 * Analysis can run code (a type's input function for a literal): it
+	 * runs as the author, not as the owner, and restricted as maintenance
+	 * commands are.
+	 */
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(checker, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		query = parse_analyze_fixedparams(rs, sql.data, NULL, 0, NULL);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
 	error_context_stack = errcb.previous;
 	tle = linitial_node(TargetEntry, query->targetList);
 	if (expression_returns_set((Node *) tle->expr))
@@ -234,6 +355,7 @@ privacy_check_expression(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_GROUPING_ERROR),
 				 errmsg("the %s may not use aggregate or window functions over the rows", what),
 				 errhint("Use a subquery to aggregate over other rows.")));
+	ec.rtables = list_make1(query->rtable);
 	check_walker((Node *) tle->expr, &ec);
 	PG_RETURN_OID(exprType((Node *) tle->expr));
 }

@@ -83,6 +83,9 @@ CREATE TABLE rt.lookup (id int PRIMARY KEY);
 CREATE TABLE rt.secret (id int PRIMARY KEY);
 CREATE DOMAIN rt.posint AS int CHECK (VALUE > 0);
 GRANT SELECT ON rt.lookup TO rt_admin;
+-- a rule reads only what its author may read: the tables it binds
+GRANT SELECT ON rt.candidates, rt.id_copies, rt.placements, rt.timesheets, rt.employees,
+                rt.tax_forms, rt.notes TO rt_admin;
 GRANT SELECT ON rt.candidates, rt.id_copies TO rt_clerk;
 
 INSERT INTO rt.candidates VALUES

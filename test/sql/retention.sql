@@ -102,6 +102,8 @@ INSERT INTO retp.events
 SELECT g, 1 + g % 4, CURRENT_DATE - (g % 2) * 400 - 1, repeat('event ', 20)
   FROM generate_series(1, 3000) g;
 
+-- a rule reads only what its author may read
+GRANT SELECT ON ALL TABLES IN SCHEMA retp TO retp_admin;
 SELECT privacy.register_subject_type('retp_candidate', 'retp.candidates', 'id');
 SELECT privacy.register_table('retp.candidates', 'retp_candidate');
 SELECT privacy.register_table('retp.id_copies', 'retp_candidate', key_column => 'candidate_id');
