@@ -1770,6 +1770,13 @@ LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@._require_top_level(text) IS
 'Raise inside a transaction block (for procedures that commit)';
 
+CREATE FUNCTION @extschema@._act_as_owner(tbl regclass, sql text, tids tid[], oids oid[])
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'privacy_act_as_owner'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@._act_as_owner(regclass, text, tid[], oid[]) IS
+'Run a statement of the purge or an erasure on the given tuples as the table''s owner, so that its triggers run with the owner''s rights';
+
 CREATE FUNCTION @extschema@.retention_clock(start date, rounding text DEFAULT 'none')
 RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -2011,12 +2018,27 @@ $$;
 COMMENT ON FUNCTION @extschema@._rule_from(regclass) IS
 'FROM clause of a registered table (as r) with the root row of each of its subjects as a value named after the subject type';
 
+-- The base type of a domain (the type itself otherwise): values are cast
+-- to it, so that no domain check written by someone else runs as the
+-- extension's owner.
+CREATE FUNCTION @extschema@._base_type(typ regtype)
+RETURNS regtype
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN (WITH RECURSIVE d(oid, base) AS (
+            SELECT t.oid, t.typbasetype FROM pg_type t WHERE t.oid = typ
+            UNION ALL
+            SELECT t.oid, t.typbasetype FROM pg_type t JOIN d ON t.oid = d.base WHERE d.base <> 0)
+        SELECT oid::regtype FROM d WHERE base = 0);
+COMMENT ON FUNCTION @extschema@._base_type(regtype) IS
+'The base type of a domain, or the type itself';
+
 -- A value as text for reports: masked when it is a BSN.
 CREATE FUNCTION @extschema@._report_text(expr text, typ regtype)
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp
-RETURN CASE WHEN typ = 'privacy.bsn'::regtype
+RETURN CASE WHEN @extschema@._base_type(typ) = 'privacy.bsn'::regtype
             THEN format('privacy.mask_partial((%s)::text, 3)', expr)
             ELSE format('(%s)::text', expr) END;
 COMMENT ON FUNCTION @extschema@._report_text(text, regtype) IS
@@ -2045,7 +2067,9 @@ BEGIN
     SELECT * INTO dt FROM privacy.document_type WHERE name = ru.document_type;
     tbl := ru.relid;
     action := dt.action;
-    partitioned := (SELECT relkind = 'p' FROM pg_class WHERE oid = tbl);
+    -- tuple ids repeat across partitions and inheritance children
+    partitioned := (SELECT relkind = 'p' FROM pg_class WHERE oid = tbl)
+                   OR EXISTS (SELECT FROM pg_inherits WHERE inhparent = tbl);
     from_sql := privacy._rule_from(tbl);
 
     -- checked again at every use, against the rule's author: functions and
@@ -2087,10 +2111,13 @@ BEGIN
                                            privacy._column_type(s.root_table, s.key_column))),
                ', ' ORDER BY t.subject_type) || ')', '''{}''::jsonb'),
            coalesce(string_agg(
-               format('coalesce(((%I).%I)::text = ANY (ARRAY(SELECT h.subject_key FROM privacy.legal_hold h'
+               format('coalesce(((%I).%I)::%s = ANY (ARRAY(SELECT h.subject_key::%s FROM privacy.legal_hold h'
                       ' WHERE h.subject_type = %L AND h.released_at IS NULL'
                       ' AND (h.held_until IS NULL OR h.held_until >= CURRENT_DATE))), false)',
-                      t.subject_type, s.key_column, t.subject_type),
+                      t.subject_type, s.key_column,
+                      privacy._base_type(privacy._column_type(s.root_table, s.key_column)),
+                      privacy._base_type(privacy._column_type(s.root_table, s.key_column)),
+                      t.subject_type),
                ' OR '), 'false')
       INTO subject_sql, held_sql
       FROM privacy.table_subject t JOIN privacy.subject_type s ON s.name = t.subject_type
@@ -2199,6 +2226,16 @@ BEGIN
                         WHERE c.conrelid = tbl AND c.contype IN ('p', 'u', 'f', 'x')
                           AND a.attname = col) THEN
                 RAISE EXCEPTION 'column "%" of "%" is part of a key or constraint and cannot be anonymized', col, tbl
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF (SELECT t.typnamespace <> 'pg_catalog'::regnamespace AND t.oid <> 'privacy.bsn'::regtype
+                  FROM pg_type t WHERE t.oid = typ) THEN
+                RAISE EXCEPTION 'column "%" of "%" is of type %, which cannot be anonymized', col, tbl, typ
+                    USING ERRCODE = 'invalid_parameter_value',
+                          DETAIL = 'Writing a value of a domain or a type outside pg_catalog could run its checks as the extension''s owner.';
+            END IF;
+            IF typ = 'privacy.bsn'::regtype AND spec <> 'null'::jsonb THEN
+                RAISE EXCEPTION 'a BSN column can only be anonymized to NULL'
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
             IF EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = col
@@ -2340,15 +2377,7 @@ BEGIN
     IF held_until < CURRENT_DATE THEN
         RAISE EXCEPTION 'a legal hold cannot end in the past' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    BEGIN
-        EXECUTE format('SELECT %L::%s', subject_key, keytype);
-    EXCEPTION WHEN data_exception THEN
-        RAISE EXCEPTION 'invalid key for subject type "%"', place_hold.subject_type
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('A key of this subject type is a %s.', keytype);
-    END;
-    -- the key as the purge compares it: the text of the typed value
-    EXECUTE format('SELECT (%L::%s)::text', subject_key, keytype) INTO subject_key;
+    subject_key := privacy._subject_key(place_hold.subject_type, subject_key);
     INSERT INTO privacy.legal_hold (subject_type, subject_key, reason, held_until, placed_by)
     VALUES (place_hold.subject_type, subject_key, reason, held_until, privacy._calling_role()::name)
     RETURNING legal_hold.id INTO id;
@@ -2384,21 +2413,49 @@ COMMENT ON FUNCTION @extschema@.release_hold(bigint) IS
 'Release a legal hold; audited';
 
 CREATE VIEW @extschema@.legal_holds AS
-SELECT h.id, h.subject_type, h.subject_key, h.reason, h.held_until, h.placed_by, h.placed_at,
+SELECT h.id, h.subject_type,
+       CASE WHEN @extschema@._base_type(@extschema@._column_type(s.root_table, s.key_column)) = '@extschema@.bsn'::regtype
+            THEN repeat('*', length(h.subject_key) - 3) || right(h.subject_key, 3)
+            ELSE h.subject_key END AS subject_key,
+       h.reason, h.held_until, h.placed_by, h.placed_at,
        h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until >= CURRENT_DATE) AS active,
        h.released_by, h.released_at
-  FROM @extschema@.legal_hold h;
+  FROM @extschema@.legal_hold h JOIN @extschema@.subject_type s ON s.name = h.subject_type;
 COMMENT ON VIEW @extschema@.legal_holds IS
 'Legal holds, with whether each is active now';
+
+-- The active holds of a subject, compared as values of the key's type, so
+-- that every spelling of a key finds its holds.
+CREATE FUNCTION @extschema@._active_holds(subject_type text, subject_key text)
+RETURNS bigint[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    typ regtype;
+    ids bigint[];
+BEGIN
+    SELECT privacy._base_type(privacy._column_type(s.root_table, s.key_column)) INTO typ
+      FROM privacy.subject_type s WHERE s.name = _active_holds.subject_type;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'subject type "%" does not exist', subject_type USING ERRCODE = 'undefined_object';
+    END IF;
+    EXECUTE format('SELECT array_agg(h.id ORDER BY h.id) FROM privacy.legal_hold h
+                     WHERE h.subject_type = $1 AND h.subject_key::%1$s = $2::%1$s
+                       AND h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until >= CURRENT_DATE)', typ)
+       INTO ids USING subject_type, privacy._subject_key(subject_type, subject_key);
+    RETURN coalesce(ids, '{}');
+END
+$$;
+COMMENT ON FUNCTION @extschema@._active_holds(text, text) IS
+'The ids of the active legal holds of a subject';
 
 CREATE FUNCTION @extschema@.subject_held(subject_type text, subject_key text)
 RETURNS boolean
 LANGUAGE sql STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, @extschema@, pg_temp
-RETURN EXISTS (SELECT FROM privacy.legal_hold h
-                WHERE h.subject_type = subject_held.subject_type AND h.subject_key = subject_held.subject_key
-                  AND h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until >= CURRENT_DATE));
+RETURN cardinality(privacy._active_holds(subject_type, subject_key)) > 0;
 COMMENT ON FUNCTION @extschema@.subject_held(text, text) IS
 'Whether an active legal hold covers a subject';
 
@@ -2535,7 +2592,7 @@ COMMENT ON FUNCTION @extschema@._purge_order(text) IS
 -- locked them: a row updated while the purge waited for its lock has a new
 -- version, which the first statement's snapshot cannot see.
 CREATE FUNCTION @extschema@._purge_statements(rule_name text, windowed boolean,
-                                              OUT pick text, OUT act text)
+                                              OUT pick text, OUT act text, OUT tbl regclass)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
@@ -2543,6 +2600,7 @@ DECLARE
     p record;
 BEGIN
     SELECT * INTO p FROM privacy._rule_sql(rule_name);
+    tbl := p.tbl;
     pick := format(
         'SELECT array_agg(tid) FILTER (WHERE NOT held AND NOT blocked),
                 array_agg(toid) FILTER (WHERE NOT held AND NOT blocked),
@@ -2614,8 +2672,7 @@ BEGIN
         END IF;
         acted := 0;
         IF tids IS NOT NULL THEN
-            EXECUTE s.act USING tids, oids;
-            GET DIAGNOSTICS acted = ROW_COUNT;
+            acted := privacy._act_as_owner(s.tbl, s.act, tids, oids);
         END IF;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
@@ -2754,11 +2811,13 @@ BEGIN
     SELECT max(pg_relation_size(t.relid) / current_setting('block_size')::bigint),
            sum(greatest(c.reltuples, 0)), sum(c.relpages)
       INTO pages, tuples, relpages
-      FROM (SELECT tbl::oid AS relid
-            UNION
-            SELECT pt.relid FROM pg_partition_tree(tbl) pt WHERE pt.isleaf) t
+      FROM (WITH RECURSIVE tree(relid) AS (
+                SELECT tbl::oid
+                UNION
+                SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.relid)
+            SELECT relid FROM tree) t
       JOIN pg_class c ON c.oid = t.relid
-     WHERE c.relkind <> 'p';
+     WHERE c.relkind NOT IN ('p', 'f');
     pages := coalesce(pages, 0);
     window_pages := greatest(1, floor(batch_rows /
         CASE WHEN relpages > 0 AND tuples > 0 THEN tuples / relpages ELSE 100 END))::bigint;
@@ -2984,6 +3043,7 @@ COMMENT ON FUNCTION @extschema@.unschedule_purge(text) IS
 REVOKE EXECUTE ON FUNCTION
     @extschema@._check_expression(text, text, text, regrole),
     @extschema@._require_top_level(text),
+    @extschema@._act_as_owner(regclass, text, tid[], oid[]),
     @extschema@.define_document_type(text, interval, text, text, interval, text, text, text, text),
     @extschema@.drop_document_type(text),
     @extschema@.load_retention_preset(text),
@@ -2995,6 +3055,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@.place_hold(text, text, text, date),
     @extschema@.release_hold(bigint),
     @extschema@.subject_held(text, text),
+    @extschema@._active_holds(text, text),
     @extschema@.retention_status(text),
     @extschema@.expired_rows(text, integer),
     @extschema@._purge_order(text),
@@ -3017,7 +3078,7 @@ DECLARE
     officer text := coalesce(nullif(current_setting('privacy.officer_role', true), ''), 'privacy_officer');
 BEGIN
     EXECUTE pg_catalog.format(
-        'GRANT SELECT ON privacy.document_type, privacy.retention_rule, privacy.legal_hold, '
+        'GRANT SELECT ON privacy.document_type, privacy.retention_rule, '
         'privacy.purge_log, privacy.retention_rules, privacy.legal_holds TO %I, %I', admin, officer);
     EXECUTE pg_catalog.format(
         'GRANT EXECUTE ON FUNCTION privacy.place_hold(text, text, text, date), '
@@ -3179,7 +3240,7 @@ BEGIN
         RAISE EXCEPTION 'a subject key is required' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     BEGIN
-        EXECUTE format('SELECT (%L::%s)::text', subject_key, keytype) INTO k;
+        EXECUTE format('SELECT (%L::%s)::text', subject_key, privacy._base_type(keytype)) INTO k;
     EXCEPTION WHEN data_exception THEN
         RAISE EXCEPTION 'invalid key for subject type "%"', subject_type
             USING ERRCODE = 'invalid_parameter_value',
@@ -3645,8 +3706,7 @@ BEGIN
                           'legal_basis', rr.legal_basis, 'source', rr.source) ORDER BY rr.rule), '[]')
                         FROM privacy.retention_rules rr JOIN privacy.table_subject ts ON ts.relid = rr.tbl
                        WHERE ts.subject_type = st.name),
-        'legal_holds', (SELECT count(*) FROM privacy.legal_holds h
-                         WHERE h.subject_type = st.name AND h.subject_key = k AND h.active),
+        'legal_holds', cardinality(privacy._active_holds(st.name, k)),
         'source', st.source,
         'rights', jsonb_build_array(
             'access to your data and a copy of it (AVG art. 15)',
@@ -4164,14 +4224,12 @@ DECLARE
     ru record;
     p record;
     c record;
-    dels tid[];
-    del_oids oid[];
-    kept_duty bigint;
+    g record;
+    kept_duty bigint := 0;
     kept_until date;
-    kept_ref bigint;
+    kept_ref bigint := 0;
     n_del bigint := 0;
     n_anon bigint := 0;
-    n bigint;
     anon_rules jsonb := '{}';
 BEGIN
     -- the retention duties of the table's rules, and their anonymizations
@@ -4203,7 +4261,10 @@ BEGIN
                                     ELSE '' END);
     END LOOP;
 
-    EXECUTE format(
+    -- lock the subject's rows and sort them by what happens to them; then
+    -- act on them as the table's owner, in statements that see the rows as
+    -- they were locked
+    FOR g IN EXECUTE format(
         'WITH rows AS (
              SELECT r.tableoid AS toid, r.ctid AS tid, d.duty, a.anon, (%s) AS refd
                FROM %s
@@ -4212,36 +4273,29 @@ BEGIN
               WHERE %s
                 FOR UPDATE OF r
          )
-         SELECT count(*) FILTER (WHERE duty > CURRENT_DATE),
-                max(duty) FILTER (WHERE duty > CURRENT_DATE),
-                count(*) FILTER (WHERE NOT coalesce(duty > CURRENT_DATE, false) AND anon IS NULL AND refd),
-                array_agg(tid) FILTER (WHERE NOT coalesce(duty > CURRENT_DATE, false) AND anon IS NULL AND NOT refd),
-                array_agg(toid) FILTER (WHERE NOT coalesce(duty > CURRENT_DATE, false) AND anon IS NULL AND NOT refd)
-           FROM rows',
+         SELECT CASE WHEN coalesce(duty > CURRENT_DATE, false) THEN ''kept_duty''
+                     WHEN anon IS NOT NULL THEN ''anonymize''
+                     WHEN refd THEN ''kept_ref''
+                     ELSE ''delete'' END AS what,
+                anon, count(*) AS n, max(duty) AS until, array_agg(tid) AS tids, array_agg(toid) AS oids
+           FROM rows GROUP BY 1, 2',
         refd, from_sql, duty, anon, subj)
-      INTO kept_duty, kept_until, kept_ref, dels, del_oids
-     USING subject_key;
-
-    FOR ru IN SELECT key AS rule, value #>> '{}' AS set_sql FROM jsonb_each(anon_rules) LOOP
-        EXECUTE format(
-            'UPDATE %s t SET %s
-              WHERE (t.tableoid, t.ctid) IN (
-                    SELECT r.tableoid, r.ctid FROM %s
-                     CROSS JOIN LATERAL (SELECT %s AS duty) d
-                     CROSS JOIN LATERAL (SELECT %s AS anon) a
-                     WHERE %s AND NOT coalesce(d.duty > CURRENT_DATE, false) AND a.anon = %L)',
-            tbl, ru.set_sql, from_sql, duty, anon, subj, ru.rule)
-          USING subject_key;
-        GET DIAGNOSTICS n = ROW_COUNT;
-        n_anon := n_anon + n;
+      USING subject_key LOOP
+        IF g.what = 'kept_duty' THEN
+            kept_duty := coalesce(kept_duty, 0) + g.n;
+            kept_until := GREATEST(kept_until, g.until);
+        ELSIF g.what = 'kept_ref' THEN
+            kept_ref := coalesce(kept_ref, 0) + g.n;
+        ELSIF g.what = 'anonymize' AND g.anon <> 'done' THEN
+            n_anon := n_anon + privacy._act_as_owner(tbl,
+                format('UPDATE %s t SET %s WHERE t.ctid = ANY ($1) AND (t.tableoid, t.ctid) IN (SELECT * FROM unnest($2, $1))',
+                       tbl, anon_rules ->> g.anon), g.tids, g.oids);
+        ELSIF g.what = 'delete' THEN
+            n_del := n_del + privacy._act_as_owner(tbl,
+                format('DELETE FROM %s t WHERE t.ctid = ANY ($1) AND (t.tableoid, t.ctid) IN (SELECT * FROM unnest($2, $1))',
+                       tbl), g.tids, g.oids);
+        END IF;
     END LOOP;
-
-    IF dels IS NOT NULL THEN
-        EXECUTE format('DELETE FROM %s t WHERE t.ctid = ANY ($1) AND (t.tableoid, t.ctid) IN (SELECT * FROM unnest($2, $1))',
-                       tbl)
-          USING dels, del_oids;
-        GET DIAGNOSTICS n_del = ROW_COUNT;
-    END IF;
 
     RETURN jsonb_build_object(
         'table', tbl::text, 'deleted', n_del, 'anonymized', n_anon,
@@ -4290,9 +4344,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example: art. 17(1)(a), no longer needed; art. 17(1)(b), consent withdrawn.';
     END IF;
-    SELECT string_agg(h.id::text, ', ' ORDER BY h.id) INTO holds
-      FROM privacy.legal_holds h
-     WHERE h.subject_type = erase_subject.subject_type AND h.subject_key = k AND h.active;
+    SELECT nullif(array_to_string(privacy._active_holds(subject_type, k), ', '), '') INTO holds;
     IF holds IS NOT NULL THEN
         RAISE EXCEPTION 'subject is under a legal hold'
             USING ERRCODE = 'object_in_use',

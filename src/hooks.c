@@ -656,6 +656,7 @@ privacy_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	if (queryDesc->operation != CMD_SELECT &&
 		!(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
+		privacy_internal_depth == 0 &&
 		OidIsValid(privacy_bsn_type_oid()) &&
 		!privacy_bsn_authorized())
 	{

@@ -26,6 +26,13 @@ extern int	privacy_bsn_visible_digits;
 extern bool privacy_hooks_active;
 
 extern Oid	privacy_schema_oid(void);
+
+/*
+ * Nonzero while the extension acts on a table as its owner for the purge or
+ * an erasure (retention.c): the extension's own row policies let every row
+ * through and the BSN update guard lets BSNs be blanked.
+ */
+extern int	privacy_internal_depth;
 extern void privacy_spi_connect(void);
 
 /* audit trail (audit.c) */

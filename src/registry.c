@@ -397,6 +397,8 @@ privacy_scope_all(PG_FUNCTION_ARGS)
 {
 	char	   *kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
+	if (privacy_internal_depth > 0)
+		PG_RETURN_BOOL(true);
 	PG_RETURN_BOOL(scope_lookup(kind)->all);
 }
 
@@ -443,6 +445,8 @@ privacy_scope_support(PG_FUNCTION_ARGS)
 	if (req->root != NULL)
 		req->root->glob->dependsOnRole = true;
 
+	if (privacy_internal_depth > 0 && list_length(f->args) == 1)
+		PG_RETURN_POINTER(makeBoolConst(true, false));
 	e = scope_lookup(TextDatumGetCString(kind->constvalue));
 	if (list_length(f->args) == 1)
 		PG_RETURN_POINTER(makeBoolConst(e->all, false));
@@ -575,6 +579,8 @@ restriction_lookup(const char *subject_type)
 Datum
 privacy_restriction_none(PG_FUNCTION_ARGS)
 {
+	if (privacy_internal_depth > 0)
+		PG_RETURN_BOOL(true);
 	PG_RETURN_BOOL(restriction_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)))->all);
 }
 
@@ -604,7 +610,7 @@ privacy_restricted_values(PG_FUNCTION_ARGS)
 
 	e = restriction_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	memset(&links, 0, sizeof(links));
-	if (!e->all)
+	if (!e->all && privacy_internal_depth == 0)
 	{
 		Oid			argtypes[3] = {TEXTOID, REGCLASSOID, TEXTARRAYOID};
 		Datum		values[3];
@@ -658,6 +664,8 @@ privacy_restriction_support(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(NULL);
 	if (req->root != NULL)
 		req->root->glob->dependsOnRole = true;
+	if (privacy_internal_depth > 0)
+		PG_RETURN_POINTER(makeBoolConst(true, false));
 	PG_RETURN_POINTER(makeBoolConst(restriction_lookup(TextDatumGetCString(st->constvalue))->all,
 									false));
 }

@@ -29,12 +29,15 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "executor/spi.h"
 #include "parser/analyze.h"
 #include "parser/parse_type.h"
 #include "parser/parser.h"
 #include "parser/parsetree.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
+#include "utils/guc.h"
+#include "utils/plancache.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -43,6 +46,9 @@
 
 PG_FUNCTION_INFO_V1(privacy_check_expression);
 PG_FUNCTION_INFO_V1(privacy_require_top_level);
+PG_FUNCTION_INFO_V1(privacy_act_as_owner);
+
+int			privacy_internal_depth = 0;
 
 typedef struct ExprCheck
 {
@@ -377,4 +383,64 @@ privacy_require_top_level(PG_FUNCTION_ARGS)
 				 errdetail("It commits after every batch, so that locks are held briefly and finished batches survive a cancel or crash."),
 				 errhint("CALL it on its own, or run it with dry_run => true, which only counts.")));
 	PG_RETURN_VOID();
+}
+
+/*
+ * privacy._act_as_owner(tbl, sql, tids, oids): run a statement the purge or
+ * an erasure built ($1 the tuple ids, $2 their table oids) as the owner of
+ * the table, as PostgreSQL runs maintenance commands: the table's triggers
+ * then run with the owner's rights, not the extension owner's, and cannot
+ * change the session.  The extension's own row policies let every row
+ * through meanwhile (the rows were chosen by the rules); other policies of
+ * the table still apply to its owner.  Plans made meanwhile are thrown
+ * away afterwards, so that none of them serves a later query.  Returns the
+ * number of rows processed.
+ */
+Datum
+privacy_act_as_owner(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Datum		values[2] = {PG_GETARG_DATUM(2), PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3)};
+	char		nulls[2] = {' ', PG_ARGISNULL(3) ? 'n' : ' '};
+	Oid			argtypes[2] = {TIDARRAYOID, OIDARRAYOID};
+	HeapTuple	tup;
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec;
+	int			save_nestlevel;
+	uint64		processed = 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_INT64(0);
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	save_nestlevel = NewGUCNestLevel();
+	privacy_internal_depth++;
+	PG_TRY();
+	{
+		privacy_spi_connect();
+		if (SPI_execute_with_args(sql, 2, argtypes, values, nulls, false, 0) < 0)
+			elog(ERROR, "could not run a statement of the purge");
+		processed = SPI_processed;
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		privacy_internal_depth--;
+		AtEOXact_GUC(false, save_nestlevel);
+		SetUserIdAndSecContext(save_userid, save_sec);
+		ResetPlanCache();
+	}
+	PG_END_TRY();
+	PG_RETURN_INT64((int64) processed);
 }

@@ -689,7 +689,7 @@ SELECT results_eq($$SELECT released_by, active FROM privacy.legal_holds WHERE su
 SELECT results_eq($$SELECT action, details ? 'hold' FROM pg_temp.last_audit()$$,
                   $$VALUES ('retention.hold.release', true)$$, 'releasing is audited');
 SET ROLE rt_officer;
-SELECT throws_ok($$SELECT privacy.release_hold((SELECT id FROM privacy.legal_hold WHERE subject_key = '3'))$$,
+SELECT throws_ok($$SELECT privacy.release_hold((SELECT id FROM privacy.legal_holds WHERE subject_key = '3'))$$,
                  '42704', NULL, 'a released hold is not released twice');
 SELECT ok(NOT privacy.subject_held('rt_candidate', '3'), 'the subject is no longer held');
 SELECT lives_ok($$SELECT privacy.place_hold('rt_candidate', '3', 'Until today', CURRENT_DATE)$$,
@@ -781,7 +781,7 @@ RESET ROLE;
 
 -- the status follows the data, the holds and the rule
 SET ROLE rt_officer;
-SELECT lives_ok($$SELECT privacy.release_hold((SELECT id FROM privacy.legal_hold WHERE subject_type = 'rt_candidate'
+SELECT lives_ok($$SELECT privacy.release_hold((SELECT id FROM privacy.legal_holds WHERE subject_type = 'rt_candidate'
                                                   AND released_at IS NULL))$$,
                 'the hold on candidate 2 is released');
 SELECT results_eq($$SELECT rows_expired, rows_held FROM privacy.retention_status('rt_copies')$$,

@@ -233,7 +233,7 @@ SELECT retp.digest() = :'after_run1' AS unchanged;
 -- the hold released: the next run removes the subject's expired rows
 -------------------------------------------------------------------------------
 SET ROLE retp_officer;
-SELECT privacy.release_hold(id) FROM privacy.legal_hold WHERE subject_type = 'retp_candidate' AND released_at IS NULL;
+SELECT privacy.release_hold(id) FROM privacy.legal_holds WHERE subject_type = 'retp_candidate' AND active;
 RESET ROLE;
 SET ROLE retp_admin;
 CALL privacy.purge(dry_run => true) \gset dry3_
