@@ -2039,7 +2039,7 @@ RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp
 RETURN CASE WHEN @extschema@._base_type(typ) = 'privacy.bsn'::regtype
-            THEN format('privacy.mask_partial((%s)::text, 3)', expr)
+            THEN format('privacy.mask_partial((%s)::text, current_setting(''privacy.bsn_visible_digits'')::integer)', expr)
             ELSE format('(%s)::text', expr) END;
 COMMENT ON FUNCTION @extschema@._report_text(text, regtype) IS
 'SQL for a value shown in a retention report: BSNs masked';
@@ -2415,7 +2415,8 @@ COMMENT ON FUNCTION @extschema@.release_hold(bigint) IS
 CREATE VIEW @extschema@.legal_holds AS
 SELECT h.id, h.subject_type,
        CASE WHEN @extschema@._base_type(@extschema@._column_type(s.root_table, s.key_column)) = '@extschema@.bsn'::regtype
-            THEN repeat('*', length(h.subject_key) - 3) || right(h.subject_key, 3)
+            THEN repeat('*', length(h.subject_key) - least(current_setting('privacy.bsn_visible_digits')::integer, 9))
+                 || right(h.subject_key, least(current_setting('privacy.bsn_visible_digits')::integer, 9))
             ELSE h.subject_key END AS subject_key,
        h.reason, h.held_until, h.placed_by, h.placed_at,
        h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until >= CURRENT_DATE) AS active,

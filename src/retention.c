@@ -69,6 +69,35 @@ refuse(ExprCheck *ec, const char *detail_fmt, const char *name)
 					 "tables you may read.")));
 }
 
+static bool
+has_suffix(const char *name, const char *suffix)
+{
+	size_t		n = strlen(name);
+	size_t		m = strlen(suffix);
+
+	return n >= m && strcmp(name + n - m, suffix) == 0;
+}
+
+/* does the function take a cstring or internal argument? */
+static bool
+takes_internal_args(Oid funcid)
+{
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	Form_pg_proc proc;
+	bool		result = false;
+	int			i;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", funcid);
+	proc = (Form_pg_proc) GETSTRUCT(tup);
+	for (i = 0; i < proc->pronargs; i++)
+		if (proc->proargtypes.values[i] == CSTRINGOID ||
+			proc->proargtypes.values[i] == INTERNALOID)
+			result = true;
+	ReleaseSysCache(tup);
+	return result;
+}
+
 /* Whether a function may run inside a rule: see the file header. */
 static bool
 check_function(Oid funcid, void *context)
@@ -87,6 +116,12 @@ check_function(Oid funcid, void *context)
 	if (strncmp(name, "pg_", 3) == 0 || strstr(name, "_to_xml") != NULL ||
 		strcmp(name, "current_setting") == 0)
 		refuse(ec, "Functions that read relations or server state may not be used.",
+			   quote_identifier(name));
+	/* type input, validators and handlers: they make values of any type */
+	if (has_suffix(name, "_in") || has_suffix(name, "_recv") ||
+		has_suffix(name, "_validator") || has_suffix(name, "_handler") ||
+		has_suffix(name, "_support") || takes_internal_args(funcid))
+		refuse(ec, "Type input functions, validators and handlers may not be used.",
 			   quote_identifier(name));
 	return false;
 }
@@ -202,6 +237,27 @@ check_walker(Node *node, ExprCheck *ec)
 			if (pg_class_aclcheck(rte->relid, ec->caller, ACL_SELECT) != ACLCHECK_OK &&
 				pg_attribute_aclcheck_all(rte->relid, ec->caller, ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
 				refuse(ec, "You may not read this table yourself.", quote_identifier(relname));
+		}
+		else if (rte->rtekind == RTE_FUNCTION)
+		{
+			ListCell   *lc;
+
+			/* a column definition list converts values to its types */
+			foreach(lc, rte->functions)
+			{
+				RangeTblFunction *rtf = (RangeTblFunction *) lfirst(lc);
+				ListCell   *tc;
+
+				foreach(tc, rtf->funccoltypes)
+					check_type(ec, lfirst_oid(tc));
+			}
+		}
+		else if (rte->rtekind == RTE_TABLEFUNC)
+		{
+			ListCell   *tc;
+
+			foreach(tc, rte->tablefunc->coltypes)
+				check_type(ec, lfirst_oid(tc));
 		}
 		return false;
 	}
