@@ -12,6 +12,10 @@
 #   BENCH_ROWS     number of BSNs in the bsn tables      (default 1000000)
 #   BENCH_SECONDS  length of each pgbench run, seconds   (default 10)
 #   BENCH_REPEAT   measurements of each subject          (default 5)
+#   BENCH_ONLY     sections to run, separated by spaces or commas (default
+#                  all): audit copy output lookup rls discovery columns
+#                  retention sizes; the setup runs always, and the results
+#                  go to bench/out/results-only.tsv instead
 # Quick mode for development:
 #   BENCH_ROWS=100000 BENCH_SECONDS=3 BENCH_REPEAT=3 make bench
 set -euo pipefail
@@ -57,6 +61,12 @@ say() {
 # sql ARGS...: psql without startup files, stopping at the first error
 sql() {
     "${PIN[@]}" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+# only SECTION: whether BENCH_ONLY names SECTION (every section without it)
+only() {
+    [ -z "${BENCH_ONLY:-}" ] && return 0
+    [[ " ${BENCH_ONLY//,/ } " == *" $1 "* ]]
 }
 
 # one_cpu on|off: with on, new server processes and the clients share one
@@ -443,6 +453,106 @@ bench_columns() {
         "$(divide "$mb" "$ms")" "<=1.10"
 }
 
+# retention_reload TABLE...: fill the tables again from the retention
+# template, in the same order, vacuum and analyze them, and checkpoint, so
+# that every measurement starts from the same pages in the same state
+retention_reload() {
+    local t
+    for t in "$@"; do
+        sql -c "SET session_replication_role = replica" -c "SET synchronize_seqscans = off" \
+            -c "TRUNCATE $t" -c "INSERT INTO $t SELECT * FROM ret.document_template" \
+            -c "VACUUM ANALYZE $t"
+    done
+    sql -c CHECKPOINT
+}
+
+# rows_per_s ROWS MS: rows per second
+rows_per_s() {
+    awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", n / (t / 1000) }'
+}
+
+# bench_retention: CALL privacy.purge() with its default batch size against
+# one plain DELETE with the rule's condition and expiry on an identical copy
+# of the table, both deleting the same expired rows of a freshly loaded
+# table; the longest batch of the purge; privacy.retention_status() against
+# a count with the same predicate
+bench_retention() {
+    local r base=() subj=() longest=() line deleted held batches ms t cond expiry n_expired
+    say "== retention: $ROWS documents, 10% expired payslips, ${REPEAT}x DELETE and purge"
+    sql -v rows="$ROWS" -f "$BENCH/retention.sql" >/dev/null
+    # the rule's own condition and expiry, as the purge writes them
+    cond=$(sql -At -c "SELECT cond_sql FROM privacy._rule_sql('bench_payslips')")
+    expiry=$(sql -At -c "SELECT expiry_sql FROM privacy._rule_sql('bench_payslips')")
+    local pred="$cond AND $expiry <= CURRENT_DATE"
+    # timed without parallel workers: one process on each side, and workers
+    # fail on the rule's expression (retention_status_parallel below)
+    local serial="SET max_parallel_workers_per_gather = 0;"
+    n_expired=$(sql -At -c "$serial" -c "SELECT count(*) FROM ret.document_template r WHERE $pred")
+
+    # status first, while the table is full
+    retention_reload ret.document ret.document_plain
+    local q_count="SELECT count(*) FILTER (WHERE $expiry <= CURRENT_DATE) FROM ret.document r WHERE $cond"
+    local q_status="SELECT * FROM privacy.retention_status()"
+    line=$(sql -At -F ' ' -c "$serial" -c "SELECT rows_total, rows_expired, rows_held FROM privacy.retention_status('bench_payslips')")
+    say "   retention_status(): rows covered, expired, held: $line; expired by the predicate: $n_expired"
+    sql_time "$serial" "$q_count" >/dev/null
+    sql_time "$serial" "$q_status" >/dev/null
+    for ((r = 1; r <= REPEAT; r++)); do
+        base+=("$(sql_time "$serial" "$q_count")")
+        subj+=("$(sql_time "$serial" "$q_status")")
+    done
+    say "   count ms:  $(list "${base[@]}")"
+    say "   status ms: $(list "${subj[@]}")"
+    local mcount mstatus
+    mcount=$(median "${base[@]}")
+    mstatus=$(median "${subj[@]}")
+    # the status query with the planner's default choice for a large table,
+    # a parallel plan: its workers must be able to run the rule's expressions
+    local par=1 err
+    if ! err=$(sql -c "SET parallel_setup_cost = 0" -c "SET parallel_tuple_cost = 0" \
+        -c "SET min_parallel_table_scan_size = 0" -c "$q_status" 2>&1 >/dev/null); then
+        par=0
+        say "   retention_status() in a parallel plan: $(head -n 1 <<<"$err")"
+    fi
+
+    # the purge against the plain DELETE; round 0 warms up
+    base=()
+    subj=()
+    for ((r = 0; r <= REPEAT; r++)); do
+        retention_reload ret.document ret.document_plain
+        ms=$(sql_time "" "DELETE FROM ret.document_plain r WHERE $pred")
+        if [ "$r" -gt 0 ]; then base+=("$(rows_per_s "$n_expired" "$ms")"); fi
+        ms=$(sql_time "" "CALL privacy.purge()")
+        line=$(sql -At -F ' ' -c "SELECT deleted, held, batches, longest_batch_ms FROM privacy.purge_log
+            WHERE rule = 'bench_payslips' ORDER BY run_id DESC LIMIT 1")
+        read -r deleted held batches t <<<"$line"
+        if [ $((deleted + held)) -ne "$n_expired" ]; then
+            say "FAILED: the purge deleted $deleted and held $held of $n_expired expired rows"
+            exit 1
+        fi
+        say "   round $r: purge deleted $deleted, held $held, in $batches batches, longest ${t} ms"
+        [ "$r" -gt 0 ] || continue
+        subj+=("$(rows_per_s "$deleted" "$ms")")
+        longest+=("$t")
+    done
+    say "   DELETE rows/s: $(list "${base[@]}")"
+    say "   purge rows/s:  $(list "${subj[@]}")"
+    local mb ms_ lmax
+    mb=$(median "${base[@]}")
+    ms_=$(median "${subj[@]}")
+    lmax=$(printf '%s\n' "${longest[@]}" | sort -g | tail -n 1)
+    result retention_purge_vs_delete "$(printf '%.0f rows/s' "$mb")" "$(printf '%.0f rows/s' "$ms_")" \
+        "$(divide "$ms_" "$mb")" ">=0.7"
+    result retention_longest_batch_ms "50000 rows" "$(printf '%.1f ms' "$lmax")" \
+        "$(printf '%.1f' "$lmax")" "<=200"
+    result retention_status_1m_ms "$(printf '%.1f ms' "$mcount")" "$(printf '%.1f ms' "$mstatus")" \
+        "$(printf '%.1f' "$mstatus")" info
+    result retention_status_vs_count "$(printf '%.1f ms' "$mcount")" "$(printf '%.1f ms' "$mstatus")" \
+        "$(divide "$mstatus" "$mcount")" info
+    result retention_status_parallel "parallel plan" "$([ "$par" -eq 1 ] && echo runs || echo fails)" \
+        "$par" ">=1"
+}
+
 # megabytes BYTES: a size for display
 megabytes() {
     awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1048576 }'
@@ -463,36 +573,42 @@ bench_sizes() {
 
 # report: print the table and write bench/out/results.tsv
 report() {
-    local row name base subj ratio target met
+    local row name base subj ratio target met file=$OUT/results.tsv
+    [ -z "${BENCH_ONLY:-}" ] || file=$OUT/results-only.tsv
     mkdir -p "$OUT"
-    printf 'name\tratio\ttarget\tmet\n' >"$OUT/results.tsv"
+    printf 'name\tratio\ttarget\tmet\n' >"$file"
     echo
     echo "pg_privacy benchmarks: $ROWS rows; medians of $REPEAT pgbench runs of ${RUN_SECONDS}s, of $COPY_REPEAT COPY runs"
     printf '%-26s %14s %14s %8s %8s %4s\n' name baseline subject ratio target met
     for row in "${RESULTS[@]}"; do
         IFS=$'\t' read -r name base subj ratio target met <<<"$row"
         printf '%-26s %14s %14s %8s %8s %4s\n' "$name" "$base" "$subj" "$ratio" "$target" "$met"
-        printf '%s\t%s\t%s\t%s\n' "$name" "$ratio" "$target" "$met" >>"$OUT/results.tsv"
+        printf '%s\t%s\t%s\t%s\n' "$name" "$ratio" "$target" "$met" >>"$file"
     done
 }
 
 AUDIT_TX=0
 setup
+if only audit; then
+    one_cpu on
+    bench_audit 1 1
+    one_cpu off
+    bench_audit 8 2
+    audit_check
+fi
 one_cpu on
-bench_audit 1 1
+if only copy; then bench_copy_from; fi
+if only output; then bench_output; fi
+if only lookup; then bench_lookup; fi
+if only rls; then
+    bench_rls_setup
+    bench_rls_scan
+    bench_rls_lookup
+    bench_rls_index
+fi
+if only discovery; then bench_discovery; fi
+if only columns; then bench_columns; fi
 one_cpu off
-bench_audit 8 2
-audit_check
-one_cpu on
-bench_copy_from
-bench_output
-bench_lookup
-bench_rls_setup
-bench_rls_scan
-bench_rls_lookup
-bench_rls_index
-bench_discovery
-bench_columns
-one_cpu off
-bench_sizes
+if only retention; then bench_retention; fi
+if only sizes; then bench_sizes; fi
 report

@@ -1706,7 +1706,7 @@ COMMENT ON COLUMN @extschema@.retention_rule.anonymize IS
 CREATE SEQUENCE @extschema@.legal_hold_seq;
 CREATE TABLE @extschema@.legal_hold (
     id           bigint      PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.legal_hold_seq'),
-    subject_type text        NOT NULL REFERENCES @extschema@.subject_type ON UPDATE CASCADE,
+    subject_type text        NOT NULL REFERENCES @extschema@.subject_type ON UPDATE CASCADE ON DELETE CASCADE,
     subject_key  text        NOT NULL,
     reason       text        NOT NULL CHECK (reason <> ''),
     held_until   date,
@@ -1784,7 +1784,9 @@ RETURN CASE WHEN NOT pg_catalog.isfinite(start) OR rounding = 'none' THEN start
             WHEN rounding = 'end_of_year'
                 THEN pg_catalog.make_date(pg_catalog.date_part('year', start)::integer + 1, 1, 1)
             WHEN rounding = 'end_of_month'
-                THEN (pg_catalog.date_trunc('month', start) + interval '1 month')::date
+                THEN (pg_catalog.make_date(pg_catalog.date_part('year', start)::integer,
+                                           pg_catalog.date_part('month', start)::integer, 1)
+                      + interval '1 month')::date
        END;
 COMMENT ON FUNCTION @extschema@.retention_clock(date, text) IS
 'The day a retention period starts running: the start date, or the day after the end of its month or calendar year';
@@ -1967,7 +1969,7 @@ COMMENT ON FUNCTION @extschema@.load_retention_preset(text) IS
 -- named after the subject type, reached along the registry's key column or
 -- foreign-key path.  A rule writes (candidate).birth_date for a column of
 -- the subject; the row's own columns stay unambiguous.
-CREATE FUNCTION @extschema@._rule_from(tbl regclass)
+CREATE FUNCTION @extschema@._rule_from(tbl regclass, subjects text[] DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp
@@ -1985,7 +1987,8 @@ DECLARE
 BEGIN
     FOR ts IN SELECT t.*, s.root_table, s.key_column AS root_key
                 FROM privacy.table_subject t JOIN privacy.subject_type s ON s.name = t.subject_type
-               WHERE t.relid = tbl ORDER BY t.subject_type LOOP
+               WHERE t.relid = tbl AND (subjects IS NULL OR t.subject_type = ANY (subjects))
+               ORDER BY t.subject_type LOOP
         IF ts.key_column IS NOT NULL THEN
             sql := sql || format(' LEFT JOIN LATERAL (SELECT s AS %I FROM %s s WHERE s.%I = r.%I) AS %I ON true',
                                  ts.subject_type, ts.root_table, ts.root_key, ts.key_column,
@@ -2015,8 +2018,8 @@ BEGIN
     RETURN sql;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._rule_from(regclass) IS
-'FROM clause of a registered table (as r) with the root row of each of its subjects as a value named after the subject type';
+COMMENT ON FUNCTION @extschema@._rule_from(regclass, text[]) IS
+'FROM clause of a registered table (as r) with the root row of each of its subjects (or of those listed) as a value named after the subject type';
 
 -- The base type of a domain (the type itself otherwise): values are cast
 -- to it, so that no domain check written by someone else runs as the
@@ -2033,6 +2036,13 @@ RETURN (WITH RECURSIVE d(oid, base) AS (
 COMMENT ON FUNCTION @extschema@._base_type(regtype) IS
 'The base type of a domain, or the type itself';
 
+CREATE FUNCTION @extschema@._type_involves_bsn(typ regtype)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'privacy_type_involves_bsn_sql'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._type_involves_bsn(regtype) IS
+'Whether a type is bsn, or an array, domain, composite or range holding one';
+
 -- A value as text for reports: masked when it is a BSN.
 CREATE FUNCTION @extschema@._report_text(expr text, typ regtype)
 RETURNS text
@@ -2040,16 +2050,76 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp
 RETURN CASE WHEN @extschema@._base_type(typ) = 'privacy.bsn'::regtype
             THEN format('privacy.mask_partial((%s)::text, current_setting(''privacy.bsn_visible_digits'')::integer)', expr)
+            WHEN @extschema@._type_involves_bsn(typ)
+            THEN quote_literal('(holds BSNs)')
             ELSE format('(%s)::text', expr) END;
 COMMENT ON FUNCTION @extschema@._report_text(text, regtype) IS
 'SQL for a value shown in a retention report: BSNs masked';
+
+-- Whether a row (r) of a registered table belongs to a subject under an
+-- active legal hold: the held subjects' keys, or the values of the table's
+-- first foreign key that lead to them, are gathered once per statement (an
+-- uncorrelated subquery), so that rows need no join to their subject.
+CREATE FUNCTION @extschema@._held_sql(tbl regclass, subject_type text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    ts record;
+    holds text;
+    n integer;
+    i integer;
+    step jsonb;
+    joins text;
+    cond text;
+    first text;
+BEGIN
+    SELECT t.*, s.root_table, s.key_column AS root_key,
+           privacy._base_type(privacy._column_type(s.root_table, s.key_column)) AS keytype
+      INTO ts
+      FROM privacy.table_subject t JOIN privacy.subject_type s ON s.name = t.subject_type
+     WHERE t.relid = tbl AND t.subject_type = _held_sql.subject_type;
+    holds := format('ARRAY(SELECT h.subject_key::%s FROM privacy.legal_hold h WHERE h.subject_type = %L'
+                    ' AND h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until >= CURRENT_DATE))',
+                    ts.keytype, subject_type);
+    IF ts.key_column IS NOT NULL THEN
+        RETURN format('coalesce(r.%I::%s = ANY (%s), false)', ts.key_column, ts.keytype, holds);
+    END IF;
+    n := array_length(ts.via, 1);
+    joins := format('%s s1', ts.via[1]);
+    FOR i IN 2 .. n LOOP
+        step := ts.via_columns -> (i - 1);
+        SELECT string_agg(format('s%s.%I = s%s.%I', i, rc, i - 1, c), ' AND ')
+          INTO cond
+          FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
+          JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
+        joins := joins || format(' JOIN %s s%s ON %s', ts.via[i], i, cond);
+    END LOOP;
+    step := ts.via_columns -> 0;
+    IF jsonb_array_length(step -> 'columns') = 1 THEN
+        RETURN format('coalesce(r.%I = ANY (ARRAY(SELECT s1.%I FROM %s WHERE s%s.%I::%s = ANY (%s))), false)',
+                      step -> 'columns' ->> 0, step -> 'ref_columns' ->> 0, joins, n, ts.root_key,
+                      ts.keytype, holds);
+    END IF;
+    SELECT string_agg(format('s1.%I = r.%I', rc, c), ' AND ')
+      INTO first
+      FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
+      JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
+    RETURN format('EXISTS (SELECT 1 FROM %s WHERE %s AND s%s.%I::%s = ANY (%s))',
+                  joins, first, n, ts.root_key, ts.keytype, holds);
+END
+$$;
+COMMENT ON FUNCTION @extschema@._held_sql(regclass, text) IS
+'SQL telling whether a row (r) of a registered table belongs to a subject under an active legal hold';
 
 -- The pieces of SQL a rule is run with.
 CREATE FUNCTION @extschema@._rule_sql(
     rule_name text,
     OUT from_sql text, OUT cond_sql text, OUT expiry_sql text, OUT key_sql text,
     OUT subject_sql text, OUT held_sql text, OUT blocked_sql text, OUT pending_sql text,
-    OUT set_sql text, OUT action text, OUT tbl regclass, OUT partitioned boolean)
+    OUT set_sql text, OUT action text, OUT tbl regclass, OUT partitioned boolean,
+    OUT from_all_sql text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
@@ -2066,11 +2136,25 @@ BEGIN
     END IF;
     SELECT * INTO dt FROM privacy.document_type WHERE name = ru.document_type;
     tbl := ru.relid;
+    IF (SELECT c.relnamespace IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace,
+                                  'pg_toast'::regnamespace, '@extschema@'::regnamespace)
+          FROM pg_class c WHERE c.oid = tbl) THEN
+        RAISE EXCEPTION 'retention rules cannot act on "%"', tbl
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'System catalogs and the extension''s own tables are not personal data to purge.';
+    END IF;
     action := dt.action;
     -- tuple ids repeat across partitions and inheritance children
     partitioned := (SELECT relkind = 'p' FROM pg_class WHERE oid = tbl)
                    OR EXISTS (SELECT FROM pg_inherits WHERE inhparent = tbl);
-    from_sql := privacy._rule_from(tbl);
+    -- the subjects' rows are joined only for the expressions that name them
+    -- (a name absent from an expression's text cannot be referenced by it)
+    from_sql := privacy._rule_from(tbl,
+        ARRAY(SELECT t.subject_type FROM privacy.table_subject t
+               WHERE t.relid = tbl
+                 AND (position(t.subject_type IN coalesce(ru.condition, '')) > 0
+                      OR position(t.subject_type IN ru.start_expr) > 0)));
+    from_all_sql := privacy._rule_from(tbl);
 
     -- checked again at every use, against the rule's author: functions and
     -- privileges may have changed since the rule was written
@@ -2110,15 +2194,7 @@ BEGIN
                       privacy._report_text(format('(%I).%I', t.subject_type, s.key_column),
                                            privacy._column_type(s.root_table, s.key_column))),
                ', ' ORDER BY t.subject_type) || ')', '''{}''::jsonb'),
-           coalesce(string_agg(
-               format('coalesce(((%I).%I)::%s = ANY (ARRAY(SELECT h.subject_key::%s FROM privacy.legal_hold h'
-                      ' WHERE h.subject_type = %L AND h.released_at IS NULL'
-                      ' AND (h.held_until IS NULL OR h.held_until >= CURRENT_DATE))), false)',
-                      t.subject_type, s.key_column,
-                      privacy._base_type(privacy._column_type(s.root_table, s.key_column)),
-                      privacy._base_type(privacy._column_type(s.root_table, s.key_column)),
-                      t.subject_type),
-               ' OR '), 'false')
+           coalesce(string_agg(privacy._held_sql(tbl, t.subject_type), ' OR '), 'false')
       INTO subject_sql, held_sql
       FROM privacy.table_subject t JOIN privacy.subject_type s ON s.name = t.subject_type
      WHERE t.relid = tbl;
@@ -2492,7 +2568,7 @@ BEGIN
                         count(*) FILTER (WHERE e <= CURRENT_DATE AND pending AND held),
                         min(e) FILTER (WHERE e > CURRENT_DATE),
                         min(e) FILTER (WHERE e <= CURRENT_DATE AND pending)
-                   FROM (SELECT %s AS e, %s AS pending, %s AS held FROM %s WHERE %s) s',
+                   FROM (SELECT %s AS e, %s AS pending, %s AS held FROM %s WHERE %s OFFSET 0) s',
                 p.expiry_sql, p.pending_sql, p.held_sql, p.from_sql, p.cond_sql)
               INTO rows_total, rows_expired, rows_held, next_expiry, expired_since;
         EXCEPTION WHEN OTHERS THEN
@@ -2544,7 +2620,7 @@ BEGIN
                   ORDER BY e, 3 LIMIT %s',
                 ru.name, p.tbl, p.key_sql, p.subject_sql, p.expiry_sql, p.held_sql,
                 CASE WHEN p.action = 'delete' THEN p.blocked_sql ELSE 'false' END,
-                p.from_sql, p.cond_sql, p.pending_sql, p.expiry_sql, max_rows - n);
+                p.from_all_sql, p.cond_sql, p.pending_sql, p.expiry_sql, max_rows - n);
             GET DIAGNOSTICS got = ROW_COUNT;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
@@ -2584,14 +2660,12 @@ $$;
 COMMENT ON FUNCTION @extschema@._purge_order(text) IS
 'Acting retention rules in purge order: referencing tables before referenced ones';
 
--- The statements that act on one rule's expired rows: the first locks
--- them (FOR UPDATE) in a window of the table's pages ($1 <= ctid < $2) for
--- the purge, or over the whole table for a dry run, and returns the tuple
--- ids to act on with the counts of rows held and rows other rows reference;
--- the second deletes or anonymizes those tuples ($1 tids, $2 table oids).
--- They are two statements so that the second sees the rows as the first
--- locked them: a row updated while the purge waited for its lock has a new
--- version, which the first statement's snapshot cannot see.
+-- The statements that act on one rule's expired rows: the first picks
+-- them in a window of the table's pages ($1 <= ctid < $2) for the purge,
+-- or over the whole table for a dry run, and returns the tuple ids to act
+-- on with the counts of rows held and rows other rows reference; the
+-- second deletes or anonymizes those tuples ($1 tids, $2 table oids), as
+-- the table's owner.
 CREATE FUNCTION @extschema@._purge_statements(rule_name text, windowed boolean,
                                               OUT pick text, OUT act text, OUT tbl regclass)
 LANGUAGE plpgsql STABLE
@@ -2608,8 +2682,7 @@ BEGIN
                 count(*) FILTER (WHERE held), count(*) FILTER (WHERE blocked AND NOT held)
            FROM (SELECT r.tableoid AS toid, r.ctid AS tid, (%s) AS held, (%s) AS blocked
                    FROM %s
-                  WHERE %s %s AND %s AND %s <= CURRENT_DATE
-                    FOR UPDATE OF r) c',
+                  WHERE %s %s AND %s AND %s <= CURRENT_DATE) c',
         p.held_sql, p.blocked_sql, p.from_sql,
         CASE WHEN windowed THEN 'r.ctid >= $1 AND r.ctid < $2 AND' ELSE '' END,
         p.cond_sql, p.pending_sql, p.expiry_sql);
@@ -2625,7 +2698,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@._purge_statements(text, boolean) IS
-'SQL that locks a rule''s expired rows (in a window of pages, or all) and counts them, and SQL that deletes or anonymizes the locked rows';
+'SQL that picks a rule''s expired rows (in a window of pages, or all) and counts them, and SQL that deletes or anonymizes them by tuple id';
 
 -- An error of a rule's SQL, told without its message: a message can carry
 -- values of the rows (a failed cast shows its input), and the rule runs
@@ -2660,29 +2733,48 @@ DECLARE
     s record;
     tids tid[];
     oids oid[];
+    act text;
+    n bigint;
+    attempt integer := 0;
     state text;
     message text;
 BEGIN
     SELECT * INTO s FROM privacy._purge_statements(rule_name, first_page IS NOT NULL);
-    BEGIN
-        IF first_page IS NOT NULL THEN
-            EXECUTE s.pick INTO tids, oids, held, blocked
-              USING format('(%s,0)', first_page)::tid, format('(%s,0)', end_page)::tid;
-        ELSE
-            EXECUTE s.pick INTO tids, oids, held, blocked;
-        END IF;
-        acted := 0;
-        IF tids IS NOT NULL THEN
-            acted := privacy._act_as_owner(s.tbl, s.act, tids, oids);
-        END IF;
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
-        PERFORM privacy._rule_failed(rule_name, state, message);
-    END;
+    act := s.act;
+    IF first_page IS NOT NULL THEN
+        -- the window again, so that the tuple ids are found by a range scan
+        act := act || format(' AND t.ctid >= %L::tid AND t.ctid < %L::tid',
+                             format('(%s,0)', first_page), format('(%s,0)', end_page));
+    END IF;
+    acted := 0;
+    -- Pick the expired rows, then act on them by tuple id.  A row updated
+    -- in between has a new tuple id and is passed over by the second
+    -- statement (which waits for the updater first): pick again, the new
+    -- version may still be expired.
+    LOOP
+        attempt := attempt + 1;
+        BEGIN
+            IF first_page IS NOT NULL THEN
+                EXECUTE s.pick INTO tids, oids, held, blocked
+                  USING format('(%s,0)', first_page)::tid, format('(%s,0)', end_page)::tid;
+            ELSE
+                EXECUTE s.pick INTO tids, oids, held, blocked;
+            END IF;
+            n := 0;
+            IF tids IS NOT NULL THEN
+                n := privacy._act_as_owner(s.tbl, act, tids, oids);
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
+            PERFORM privacy._rule_failed(rule_name, state, message);
+        END;
+        acted := acted + n;
+        EXIT WHEN tids IS NULL OR n >= cardinality(tids) OR attempt >= 5;
+    END LOOP;
 END
 $$;
 COMMENT ON FUNCTION @extschema@._purge_run(text, bigint, bigint) IS
-'Lock and count a rule''s expired rows (in a window of pages, or all), then delete or anonymize them';
+'Pick and count a rule''s expired rows (in a window of pages, or all), then delete or anonymize them, picking again what concurrent updates moved';
 
 CREATE FUNCTION @extschema@.purge_plan(rule text DEFAULT NULL)
 RETURNS jsonb
@@ -3048,9 +3140,11 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@.define_document_type(text, interval, text, text, interval, text, text, text, text),
     @extschema@.drop_document_type(text),
     @extschema@.load_retention_preset(text),
-    @extschema@._rule_from(regclass),
+    @extschema@._rule_from(regclass, text[]),
     @extschema@._report_text(text, regtype),
+    @extschema@._type_involves_bsn(regtype),
     @extschema@._rule_sql(text),
+    @extschema@._held_sql(regclass, text),
     @extschema@.create_retention_rule(text, regclass, text, text, text, jsonb, interval, boolean),
     @extschema@.drop_retention_rule(text),
     @extschema@.place_hold(text, text, text, date),
@@ -3127,7 +3221,7 @@ COMMENT ON TABLE @extschema@.table_purpose IS
 'For which purposes the data of a registered table is processed';
 
 CREATE TABLE @extschema@.consent (
-    subject_type  text        NOT NULL REFERENCES @extschema@.subject_type ON UPDATE CASCADE,
+    subject_type  text        NOT NULL REFERENCES @extschema@.subject_type ON UPDATE CASCADE ON DELETE CASCADE,
     subject_key   text        NOT NULL,
     purpose       text        NOT NULL REFERENCES @extschema@.purpose ON UPDATE CASCADE,
     given_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -3158,7 +3252,7 @@ CREATE SEQUENCE @extschema@.disclosure_seq;
 CREATE TABLE @extschema@.disclosure (
     id            bigint      PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.disclosure_seq'),
     recipient     text        NOT NULL REFERENCES @extschema@.recipient ON UPDATE CASCADE,
-    subject_type  text        NOT NULL REFERENCES @extschema@.subject_type ON UPDATE CASCADE,
+    subject_type  text        NOT NULL REFERENCES @extschema@.subject_type ON UPDATE CASCADE ON DELETE CASCADE,
     subject_key   text        NOT NULL,
     categories    text[]      NOT NULL,
     disclosed_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -3188,7 +3282,7 @@ COMMENT ON TABLE @extschema@.notification IS
 CREATE SEQUENCE @extschema@.request_seq;
 CREATE TABLE @extschema@.request (
     id              bigint      PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.request_seq'),
-    subject_type    text        NOT NULL REFERENCES @extschema@.subject_type ON UPDATE CASCADE,
+    subject_type    text        NOT NULL REFERENCES @extschema@.subject_type ON UPDATE CASCADE ON DELETE CASCADE,
     subject_key     text        NOT NULL,
     kind            text        NOT NULL CHECK (kind IN ('access', 'portability', 'erasure', 'rectification',
                                                          'restriction', 'objection')),
@@ -3931,7 +4025,7 @@ $$;
 CREATE SEQUENCE @extschema@.restriction_seq;
 CREATE TABLE @extschema@.restriction (
     id               bigint      PRIMARY KEY DEFAULT pg_catalog.nextval('@extschema@.restriction_seq'),
-    subject_type     text        NOT NULL REFERENCES @extschema@.subject_type ON UPDATE CASCADE,
+    subject_type     text        NOT NULL REFERENCES @extschema@.subject_type ON UPDATE CASCADE ON DELETE CASCADE,
     subject_key      text        NOT NULL,
     reason           text        NOT NULL CHECK (reason <> ''),
     restricted_until date,

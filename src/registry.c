@@ -23,6 +23,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -261,9 +262,12 @@ privacy_catalog_query(const char *sql, int nargs, Oid *argtypes, Datum *values)
 		 * Read the newest committed state, not the transaction's snapshot:
 		 * the cache outlives the transaction, and a REPEATABLE READ snapshot
 		 * could be older than a revoke whose invalidation already arrived.
+		 * A parallel worker cannot take a new snapshot; it reads with the
+		 * one it shares with its leader.
 		 */
 		if (plan == NULL ||
-			SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(),
+			SPI_execute_snapshot(plan, values, NULL,
+								 IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot(),
 								 InvalidSnapshot, true, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the privacy registry");
 	}

@@ -47,6 +47,7 @@
 PG_FUNCTION_INFO_V1(privacy_check_expression);
 PG_FUNCTION_INFO_V1(privacy_require_top_level);
 PG_FUNCTION_INFO_V1(privacy_act_as_owner);
+PG_FUNCTION_INFO_V1(privacy_type_involves_bsn_sql);
 
 int			privacy_internal_depth = 0;
 
@@ -117,13 +118,26 @@ check_function(Oid funcid, void *context)
 		strcmp(name, "current_setting") == 0)
 		refuse(ec, "Functions that read relations or server state may not be used.",
 			   quote_identifier(name));
-	/* type input, validators and handlers: they make values of any type */
+	return false;
+}
+
+/*
+ * A function called by name (not reached through a cast, whose target type
+ * check_type covers): type input functions, validators and handlers make
+ * values of any type, or parse other code.
+ */
+static void
+check_called_function(ExprCheck *ec, Oid funcid)
+{
+	char	   *name = get_func_name(funcid);
+
+	if (name == NULL)
+		elog(ERROR, "cache lookup failed for function %u", funcid);
 	if (has_suffix(name, "_in") || has_suffix(name, "_recv") ||
 		has_suffix(name, "_validator") || has_suffix(name, "_handler") ||
 		has_suffix(name, "_support") || takes_internal_args(funcid))
 		refuse(ec, "Type input functions, validators and handlers may not be used.",
 			   quote_identifier(name));
-	return false;
 }
 
 /*
@@ -135,8 +149,13 @@ check_type(ExprCheck *ec, Oid typid)
 {
 	HeapTuple	tup;
 	Oid			nsp;
+	Oid			elem;
 
 	if (!OidIsValid(typid))
+		return;
+	/* an enum's labels are data, its input function the system's */
+	elem = get_element_type(typid);
+	if (type_is_enum(OidIsValid(elem) ? elem : typid))
 		return;
 	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
 	if (!HeapTupleIsValid(tup))
@@ -261,7 +280,8 @@ check_walker(Node *node, ExprCheck *ec)
 		}
 		return false;
 	}
-	if (IsA(node, FieldSelect) && IsA(((FieldSelect *) node)->arg, Var))
+	if (IsA(node, FieldSelect) && IsA(((FieldSelect *) node)->arg, Var) &&
+		var_rte(ec, (Var *) ((FieldSelect *) node)->arg)->rtekind == RTE_SUBQUERY)
 	{
 		FieldSelect *fs = (FieldSelect *) node;
 		Var		   *var = (Var *) fs->arg;
@@ -289,6 +309,8 @@ check_walker(Node *node, ExprCheck *ec)
 	}
 	if (IsA(node, CoerceToDomain))
 		refuse(ec, "Domain constraints could run functions outside pg_catalog.", "a domain");
+	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->funcformat == COERCE_EXPLICIT_CALL)
+		check_called_function(ec, ((FuncExpr *) node)->funcid);
 	if (IsA(node, Const) || IsA(node, CoerceViaIO) || IsA(node, ArrayCoerceExpr) ||
 		IsA(node, RelabelType) || IsA(node, ConvertRowtypeExpr) || IsA(node, ArrayExpr) ||
 		IsA(node, RowExpr))
@@ -499,4 +521,14 @@ privacy_act_as_owner(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	PG_RETURN_INT64((int64) processed);
+}
+
+/*
+ * privacy._type_involves_bsn(type): is it the bsn type, or an array,
+ * domain, composite or range holding one?
+ */
+Datum
+privacy_type_involves_bsn_sql(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(privacy_type_involves_bsn(PG_GETARG_OID(0)));
 }
