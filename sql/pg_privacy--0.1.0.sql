@@ -1969,50 +1969,80 @@ COMMENT ON FUNCTION @extschema@.load_retention_preset(text) IS
 -- named after the subject type, reached along the registry's key column or
 -- foreign-key path.  A rule writes (candidate).birth_date for a column of
 -- the subject; the row's own columns stay unambiguous.
+-- The path from a registered table (alias) to the root row of one of its
+-- subject types: the key column, or the foreign-key path as joins of the
+-- tables after the first step (s1 .. sn, sn the root) and the condition
+-- linking s1 to the alias.  Every reader of the registry's paths builds on
+-- this.
+CREATE FUNCTION @extschema@._subject_path(
+    tbl regclass, subject_type text, alias text DEFAULT 'r',
+    OUT key_column name, OUT root_table regclass, OUT root_key name, OUT keytype regtype,
+    OUT steps integer, OUT joins text, OUT link text, OUT link_columns text[], OUT ref_columns text[])
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    ts record;
+    step jsonb;
+    cond text;
+    i integer;
+BEGIN
+    SELECT t.key_column, t.via, t.via_columns, s.root_table AS root, s.key_column AS rkey
+      INTO ts
+      FROM privacy.table_subject t JOIN privacy.subject_type s ON s.name = t.subject_type
+     WHERE t.relid = tbl AND t.subject_type = _subject_path.subject_type;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    key_column := ts.key_column;
+    root_table := ts.root;
+    root_key := ts.rkey;
+    keytype := privacy._base_type(privacy._column_type(ts.root, ts.rkey));
+    IF ts.key_column IS NOT NULL THEN
+        steps := 0;
+        RETURN;
+    END IF;
+    steps := array_length(ts.via, 1);
+    joins := format('%s s1', ts.via[1]);
+    FOR i IN 2 .. steps LOOP
+        step := ts.via_columns -> (i - 1);
+        SELECT string_agg(format('s%s.%I = s%s.%I', i, rc, i - 1, c), ' AND ')
+          INTO cond
+          FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
+          JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
+        joins := joins || format(' JOIN %s s%s ON %s', ts.via[i], i, cond);
+    END LOOP;
+    step := ts.via_columns -> 0;
+    SELECT string_agg(format('s1.%I = %I.%I', rc, alias, c), ' AND ' ORDER BY k),
+           array_agg(c ORDER BY k), array_agg(rc ORDER BY k)
+      INTO link, link_columns, ref_columns
+      FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
+      JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._subject_path(regclass, text, text) IS
+'How a row of a registered table reaches the root row of a subject type: key column, or foreign-key joins and the link condition';
+
 CREATE FUNCTION @extschema@._rule_from(tbl regclass, subjects text[] DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
-    ts record;
+    st text;
+    pth record;
     sql text := format('%s AS r', tbl);
-    joins text;
-    prev text;
-    first_cond text;
-    step jsonb;
-    cond text;
-    i integer;
-    n integer;
 BEGIN
-    FOR ts IN SELECT t.*, s.root_table, s.key_column AS root_key
-                FROM privacy.table_subject t JOIN privacy.subject_type s ON s.name = t.subject_type
+    FOR st IN SELECT t.subject_type FROM privacy.table_subject t
                WHERE t.relid = tbl AND (subjects IS NULL OR t.subject_type = ANY (subjects))
                ORDER BY t.subject_type LOOP
-        IF ts.key_column IS NOT NULL THEN
+        SELECT * INTO pth FROM privacy._subject_path(tbl, st);
+        IF pth.key_column IS NOT NULL THEN
             sql := sql || format(' LEFT JOIN LATERAL (SELECT s AS %I FROM %s s WHERE s.%I = r.%I) AS %I ON true',
-                                 ts.subject_type, ts.root_table, ts.root_key, ts.key_column,
-                                 '_subject_' || ts.subject_type);
+                                 st, pth.root_table, pth.root_key, pth.key_column, '_subject_' || st);
         ELSE
-            n := array_length(ts.via, 1);
-            joins := '';
-            prev := 'r';
-            FOR i IN 1 .. n LOOP
-                step := ts.via_columns -> (i - 1);
-                SELECT string_agg(format('s%s.%I = %s.%I', i, rc,
-                                         CASE WHEN i = 1 THEN 'r' ELSE 's' || (i - 1) END, c), ' AND ')
-                  INTO cond
-                  FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
-                  JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
-                IF i = 1 THEN
-                    joins := format('%s s1', ts.via[1]);
-                    first_cond := cond;
-                ELSE
-                    joins := joins || format(' JOIN %s s%s ON %s', ts.via[i], i, cond);
-                END IF;
-            END LOOP;
             sql := sql || format(' LEFT JOIN LATERAL (SELECT s%s AS %I FROM %s WHERE %s) AS %I ON true',
-                                 n, ts.subject_type, joins, first_cond, '_subject_' || ts.subject_type);
+                                 pth.steps, st, pth.joins, pth.link, '_subject_' || st);
         END IF;
     END LOOP;
     RETURN sql;
@@ -2066,48 +2096,23 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
-    ts record;
+    pth record;
     holds text;
-    n integer;
-    i integer;
-    step jsonb;
-    joins text;
-    cond text;
-    first text;
 BEGIN
-    SELECT t.*, s.root_table, s.key_column AS root_key,
-           privacy._base_type(privacy._column_type(s.root_table, s.key_column)) AS keytype
-      INTO ts
-      FROM privacy.table_subject t JOIN privacy.subject_type s ON s.name = t.subject_type
-     WHERE t.relid = tbl AND t.subject_type = _held_sql.subject_type;
+    SELECT * INTO pth FROM privacy._subject_path(tbl, subject_type);
     holds := format('ARRAY(SELECT h.subject_key::%s FROM privacy.legal_hold h WHERE h.subject_type = %L'
                     ' AND h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until >= CURRENT_DATE))',
-                    ts.keytype, subject_type);
-    IF ts.key_column IS NOT NULL THEN
-        RETURN format('coalesce(r.%I::%s = ANY (%s), false)', ts.key_column, ts.keytype, holds);
+                    pth.keytype, subject_type);
+    IF pth.key_column IS NOT NULL THEN
+        RETURN format('coalesce(r.%I::%s = ANY (%s), false)', pth.key_column, pth.keytype, holds);
     END IF;
-    n := array_length(ts.via, 1);
-    joins := format('%s s1', ts.via[1]);
-    FOR i IN 2 .. n LOOP
-        step := ts.via_columns -> (i - 1);
-        SELECT string_agg(format('s%s.%I = s%s.%I', i, rc, i - 1, c), ' AND ')
-          INTO cond
-          FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
-          JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
-        joins := joins || format(' JOIN %s s%s ON %s', ts.via[i], i, cond);
-    END LOOP;
-    step := ts.via_columns -> 0;
-    IF jsonb_array_length(step -> 'columns') = 1 THEN
+    IF cardinality(pth.link_columns) = 1 THEN
         RETURN format('coalesce(r.%I = ANY (ARRAY(SELECT s1.%I FROM %s WHERE s%s.%I::%s = ANY (%s))), false)',
-                      step -> 'columns' ->> 0, step -> 'ref_columns' ->> 0, joins, n, ts.root_key,
-                      ts.keytype, holds);
+                      pth.link_columns[1], pth.ref_columns[1], pth.joins, pth.steps, pth.root_key,
+                      pth.keytype, holds);
     END IF;
-    SELECT string_agg(format('s1.%I = r.%I', rc, c), ' AND ')
-      INTO first
-      FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
-      JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
     RETURN format('EXISTS (SELECT 1 FROM %s WHERE %s AND s%s.%I::%s = ANY (%s))',
-                  joins, first, n, ts.root_key, ts.keytype, holds);
+                  pth.joins, pth.link, pth.steps, pth.root_key, pth.keytype, holds);
 END
 $$;
 COMMENT ON FUNCTION @extschema@._held_sql(regclass, text) IS
@@ -3141,6 +3146,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@.drop_document_type(text),
     @extschema@.load_retention_preset(text),
     @extschema@._rule_from(regclass, text[]),
+    @extschema@._subject_path(regclass, text, text),
     @extschema@._report_text(text, regtype),
     @extschema@._type_involves_bsn(regtype),
     @extschema@._rule_sql(text),
@@ -3356,43 +3362,17 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
-    ts record;
-    n integer;
-    i integer;
-    step jsonb;
-    joins text;
-    cond text;
-    cols text;
-    refcols text;
+    pth record;
 BEGIN
-    SELECT t.*, s.root_table, s.key_column AS root_key,
-           privacy._column_type(s.root_table, s.key_column) AS keytype
-      INTO ts
-      FROM privacy.table_subject t JOIN privacy.subject_type s ON s.name = t.subject_type
-     WHERE t.relid = tbl AND t.subject_type = _subject_where.subject_type;
-    IF NOT FOUND THEN
+    SELECT * INTO pth FROM privacy._subject_path(tbl, subject_type, alias);
+    IF pth.root_table IS NULL THEN
         RETURN NULL;
     END IF;
-    IF ts.key_column IS NOT NULL THEN
-        RETURN format('%I.%I = $1::%s', alias, ts.key_column, ts.keytype);
+    IF pth.key_column IS NOT NULL THEN
+        RETURN format('%I.%I = $1::%s', alias, pth.key_column, pth.keytype);
     END IF;
-    n := array_length(ts.via, 1);
-    joins := format('%s s1', ts.via[1]);
-    FOR i IN 2 .. n LOOP
-        step := ts.via_columns -> (i - 1);
-        SELECT string_agg(format('s%s.%I = s%s.%I', i, rc, i - 1, c), ' AND ')
-          INTO cond
-          FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
-          JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
-        joins := joins || format(' JOIN %s s%s ON %s', ts.via[i], i, cond);
-    END LOOP;
-    step := ts.via_columns -> 0;
-    SELECT string_agg(format('%I.%I', alias, c), ', ' ORDER BY k), string_agg(format('s1.%I', rc), ', ' ORDER BY k)
-      INTO cols, refcols
-      FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
-      JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
-    RETURN format('(%s) IN (SELECT %s FROM %s WHERE s%s.%I = $1::%s)',
-                  cols, refcols, joins, n, ts.root_key, ts.keytype);
+    RETURN format('EXISTS (SELECT 1 FROM %s WHERE %s AND s%s.%I = $1::%s)',
+                  pth.joins, pth.link, pth.steps, pth.root_key, pth.keytype);
 END
 $$;
 COMMENT ON FUNCTION @extschema@._subject_where(regclass, text, text) IS
@@ -4077,39 +4057,18 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
-    ts record;
-    n integer;
-    i integer;
-    step jsonb;
-    joins text;
-    cond text;
-    refcol text;
+    pth record;
 BEGIN
-    SELECT t.*, s.root_table, s.key_column AS root_key,
-           privacy._column_type(s.root_table, s.key_column) AS keytype
-      INTO ts
-      FROM privacy.table_subject t JOIN privacy.subject_type s ON s.name = t.subject_type
-     WHERE t.relid = tbl AND t.subject_type = _restricted_links.subject_type;
-    IF NOT FOUND THEN
+    SELECT * INTO pth FROM privacy._subject_path(tbl, subject_type);
+    IF pth.root_table IS NULL THEN
         RETURN;
     END IF;
-    IF ts.key_column IS NOT NULL THEN
+    IF pth.key_column IS NOT NULL THEN
         RETURN QUERY SELECT unnest(keys);
         RETURN;
     END IF;
-    n := array_length(ts.via, 1);
-    joins := format('%s s1', ts.via[1]);
-    FOR i IN 2 .. n LOOP
-        step := ts.via_columns -> (i - 1);
-        SELECT string_agg(format('s%s.%I = s%s.%I', i, rc, i - 1, c), ' AND ')
-          INTO cond
-          FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
-          JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
-        joins := joins || format(' JOIN %s s%s ON %s', ts.via[i], i, cond);
-    END LOOP;
-    refcol := ts.via_columns -> 0 -> 'ref_columns' ->> 0;
     RETURN QUERY EXECUTE format('SELECT DISTINCT s1.%I::text FROM %s WHERE s%s.%I = ANY ($1::%s[])',
-                                refcol, joins, n, ts.root_key, ts.keytype)
+                                pth.ref_columns[1], pth.joins, pth.steps, pth.root_key, pth.keytype)
         USING keys;
 END
 $$;
@@ -4553,41 +4512,16 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
-    ts record;
-    n integer;
-    i integer;
-    step jsonb;
-    joins text;
-    cond text;
-    first text;
+    pth record;
 BEGIN
-    SELECT t.*, s.root_table, s.key_column AS root_key,
-           privacy._column_type(s.root_table, s.key_column) AS keytype
-      INTO ts
-      FROM privacy.table_subject t JOIN privacy.subject_type s ON s.name = t.subject_type
-     WHERE t.relid = tbl AND t.subject_type = _subject_key_sql.subject_type;
-    IF ts.keytype = 'privacy.bsn'::regtype THEN
+    SELECT * INTO pth FROM privacy._subject_path(tbl, subject_type, alias);
+    IF pth.keytype = 'privacy.bsn'::regtype THEN
         RETURN 'NULL::text';
     END IF;
-    IF ts.key_column IS NOT NULL THEN
-        RETURN format('(%I.%I)::text', alias, ts.key_column);
+    IF pth.key_column IS NOT NULL THEN
+        RETURN format('(%I.%I)::text', alias, pth.key_column);
     END IF;
-    n := array_length(ts.via, 1);
-    joins := format('%s s1', ts.via[1]);
-    FOR i IN 2 .. n LOOP
-        step := ts.via_columns -> (i - 1);
-        SELECT string_agg(format('s%s.%I = s%s.%I', i, rc, i - 1, c), ' AND ')
-          INTO cond
-          FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
-          JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
-        joins := joins || format(' JOIN %s s%s ON %s', ts.via[i], i, cond);
-    END LOOP;
-    step := ts.via_columns -> 0;
-    SELECT string_agg(format('s1.%I = %I.%I', rc, alias, c), ' AND ')
-      INTO first
-      FROM jsonb_array_elements_text(step -> 'columns') WITH ORDINALITY a(c, k)
-      JOIN jsonb_array_elements_text(step -> 'ref_columns') WITH ORDINALITY b(rc, m) ON m = k;
-    RETURN format('(SELECT (s%s.%I)::text FROM %s WHERE %s)', n, ts.root_key, joins, first);
+    RETURN format('(SELECT (s%s.%I)::text FROM %s WHERE %s)', pth.steps, pth.root_key, pth.joins, pth.link);
 END
 $$;
 COMMENT ON FUNCTION @extschema@._subject_key_sql(regclass, text, text) IS
