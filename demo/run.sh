@@ -274,6 +274,59 @@ SELECT privacy.unschedule_purge('demo_purge');
 SELECT privacy.schedule_purge('30 3 * * *') AS nightly_job;
 SQL
 
+step "A candidate exercises their rights" "A former worker asks what the agency holds about them, then asks to be forgotten. The officer registers both requests (one month to answer), exports everything in one call (with the full BSN: it is their own data, and with purposes, recipients, retention periods and the right to complain to the Autoriteit Persoonsgegevens), and erases them: the payroll records the law makes the agency keep stay, hidden from everyone but the officer, the rest goes, and every recipient of their data gets a notification."
+CAND=$(psql -X -At -d agency -c "SELECT c.id FROM agency.candidates c
+    WHERE c.branch_id = 12
+      AND EXISTS (SELECT FROM agency.placements p WHERE p.candidate_id = c.id)
+      AND EXISTS (SELECT FROM agency.documents d WHERE d.candidate_id = c.id AND d.doc_type = 'payslip'
+                     AND d.created_at > now() - interval '3 years')
+    ORDER BY c.id LIMIT 1")
+as dba_piet <<'SQL'
+SELECT privacy.define_purpose('placement', 'Placing temporary workers with client companies', 'contract');
+SELECT privacy.define_purpose('payroll', 'Paying wages and wage tax', 'legal_obligation', 'Wet op de loonbelasting 1964; AWR art. 52');
+SELECT privacy.define_purpose('talent_pool', 'Offering later vacancies', 'consent');
+SELECT count(privacy.bind_purpose(t, 'placement')) AS bound
+  FROM unnest('{agency.candidates, agency.placements, agency.documents, agency.notes}'::regclass[]) t;
+SELECT privacy.bind_purpose('agency.timesheets', 'payroll'), privacy.bind_purpose('agency.documents', 'payroll');
+SELECT privacy.define_recipient('belastingdienst', 'authority', 'NL', 'eu_eea', description => 'Tax office: wage tax returns');
+SELECT privacy.define_recipient('payroll_cloud', 'processor', 'IE', 'eu_eea', description => 'Payroll processing service');
+SELECT privacy.define_recipient('mail_relay', 'sub_processor', 'US', 'standard_contractual_clauses',
+                                processor_of => 'payroll_cloud', description => 'Sends payslips by e-mail');
+SQL
+as postgres <<'SQL' >/dev/null
+-- what the application records when it sends data out
+SELECT privacy.define_recipient('client_' || c.id, 'client', 'NL', 'eu_eea', contact => c.name)
+  FROM agency.clients c WHERE c.id IN (SELECT p.client_id FROM agency.placements p WHERE p.candidate_id = :cand);
+SELECT privacy.record_disclosure('client_' || p.client_id, 'candidate', :'cand', ARRAY['identifying', 'contact'])
+  FROM agency.placements p WHERE p.candidate_id = :cand;
+SELECT privacy.record_disclosure('belastingdienst', 'candidate', :'cand', ARRAY['identifying', 'financial']);
+SQL
+as fg_officer <<'SQL'
+SELECT privacy.register_request('candidate', :'cand', 'access') AS access_request \gset
+SELECT id, kind, received_on, deadline FROM privacy.request ORDER BY id;
+SELECT e -> 'data' -> 'agency.candidates' -> 0 ->> 'bsn' AS bsn_in_export,
+       (SELECT jsonb_object_agg(k, jsonb_array_length(v)) FROM jsonb_each(e -> 'data') x(k, v)) AS rows_per_table,
+       (SELECT string_agg(r ->> 'recipient', ', ') FROM jsonb_array_elements(e -> 'recipients') r) AS recipients,
+       e -> 'rights' ->> -1 AS complaint
+  FROM (SELECT privacy.export_subject('candidate', :'cand', request_id => :access_request) AS e) s;
+SELECT privacy.register_request('candidate', :'cand', 'erasure') AS erasure_request \gset
+SELECT t ->> 'table' AS tbl, t -> 'deleted' AS deleted, t -> 'anonymized' AS anonymized, t -> 'kept' AS kept
+  FROM jsonb_array_elements(privacy.erase_subject('candidate', :'cand', 'art. 17(1)(a): no longer needed',
+                                                  request_id => :erasure_request) -> 'tables') t;
+SELECT id, kind, status, deadline FROM privacy.request ORDER BY id;
+SELECT recipient, event FROM privacy.pending_notifications WHERE subject_key = :'cand' ORDER BY recipient;
+SELECT count(*) AS documents_kept_visible_to_officer FROM agency.documents WHERE candidate_id = :cand;
+SQL
+as clerk_utrecht <<'SQL'
+SELECT count(*) AS documents_visible_to_clerk FROM agency.documents WHERE candidate_id = :cand;
+SELECT count(*) AS candidate_visible_to_clerk FROM agency.candidates WHERE id = :cand;
+SQL
+as fg_officer <<'SQL' | sed -n '1,60p'
+\pset format unaligned
+\pset tuples_only on
+SELECT privacy.processing_register_markdown();
+SQL
+
 step "The privacy officer reads the audit trail" "Every entry carries a SHA-256 hash and is sealed when its transaction commits; the seals form a chain, and audit_verify() recomputes all of it."
 as fg_officer <<'SQL'
 SELECT count(*) AS entries, count(DISTINCT action) AS actions FROM privacy.audit_log;
