@@ -2993,7 +2993,7 @@ COMMENT ON FUNCTION @extschema@._purge_end(bigint) IS
 
 CREATE PROCEDURE @extschema@.purge(
     dry_run boolean DEFAULT false,
-    batch_rows integer DEFAULT 50000,
+    batch_rows integer DEFAULT 100000,
     max_runtime interval DEFAULT NULL,
     rule text DEFAULT NULL,
     INOUT result jsonb DEFAULT NULL)
@@ -3067,7 +3067,7 @@ COMMENT ON PROCEDURE @extschema@.purge(boolean, integer, interval, text, jsonb) 
 CREATE FUNCTION @extschema@.schedule_purge(
     schedule text DEFAULT '30 3 * * *',
     job_name text DEFAULT 'privacy_purge',
-    batch_rows integer DEFAULT 50000,
+    batch_rows integer DEFAULT 100000,
     max_runtime interval DEFAULT '1 hour')
 RETURNS bigint
 LANGUAGE plpgsql
@@ -4275,6 +4275,8 @@ DECLARE
     duty text := 'NULL::date';
     anon text := 'NULL::text';
     refd text := 'false';
+    selfref text;
+    other_held text;
     ru record;
     p record;
     c record;
@@ -4282,9 +4284,14 @@ DECLARE
     kept_duty bigint := 0;
     kept_until date;
     kept_ref bigint := 0;
+    kept_held bigint := 0;
     n_del bigint := 0;
     n_anon bigint := 0;
     anon_rules jsonb := '{}';
+    del_tids tid[];
+    del_oids oid[];
+    moved tid[];
+    moved_oids oid[];
 BEGIN
     -- the retention duties of the table's rules, and their anonymizations
     FOR ru IN SELECT r.name, r.start_expr, d.rounding, d.min_keep, d.action
@@ -4301,7 +4308,13 @@ BEGIN
             anon_rules := anon_rules || jsonb_build_object(ru.name, p.set_sql);
         END IF;
     END LOOP;
-    -- rows still referenced by rows outside this subject's erasure
+    -- rows that also belong to another subject under a legal hold
+    SELECT coalesce(string_agg(privacy._held_sql(tbl, t.subject_type), ' OR '), 'false')
+      INTO other_held
+      FROM privacy.table_subject t
+     WHERE t.relid = tbl AND t.subject_type <> _erase_table.subject_type;
+    -- rows still referenced by rows of other tables (this table's own
+    -- references are settled below, once it is known which rows stay)
     FOR c IN SELECT con.conrelid::regclass AS child,
                     (SELECT string_agg(format('x.%I = r.%I', a.attname, b.attname), ' AND ')
                        FROM unnest(con.conkey, con.confkey) k(num, refnum)
@@ -4309,10 +4322,11 @@ BEGIN
                        JOIN pg_attribute b ON b.attrelid = con.confrelid AND b.attnum = k.refnum) AS cond
                FROM pg_constraint con
               WHERE con.contype = 'f' AND con.confrelid = tbl AND con.conparentid = 0 LOOP
-        refd := refd || format(' OR EXISTS (SELECT 1 FROM %s x WHERE %s%s)', c.child, c.cond,
-                               CASE WHEN c.child = tbl
-                                    THEN format(' AND NOT (%s)', privacy._subject_where(tbl, subject_type, 'x'))
-                                    ELSE '' END);
+        IF c.child = tbl THEN
+            selfref := concat_ws(' OR ', selfref, c.cond);
+        ELSE
+            refd := refd || format(' OR EXISTS (SELECT 1 FROM %s x WHERE %s)', c.child, c.cond);
+        END IF;
     END LOOP;
 
     -- lock the subject's rows and sort them by what happens to them; then
@@ -4320,36 +4334,63 @@ BEGIN
     -- they were locked
     FOR g IN EXECUTE format(
         'WITH rows AS (
-             SELECT r.tableoid AS toid, r.ctid AS tid, d.duty, a.anon, (%s) AS refd
+             SELECT r.tableoid AS toid, r.ctid AS tid, d.duty, a.anon, (%s) AS refd, (%s) AS held
                FROM %s
                CROSS JOIN LATERAL (SELECT %s AS duty) d
                CROSS JOIN LATERAL (SELECT %s AS anon) a
               WHERE %s
                 FOR UPDATE OF r
          )
-         SELECT CASE WHEN coalesce(duty > CURRENT_DATE, false) THEN ''kept_duty''
+         SELECT CASE WHEN held THEN ''kept_held''
+                     WHEN coalesce(duty > CURRENT_DATE, false) THEN ''kept_duty''
                      WHEN anon IS NOT NULL THEN ''anonymize''
                      WHEN refd THEN ''kept_ref''
                      ELSE ''delete'' END AS what,
                 anon, count(*) AS n, max(duty) AS until, array_agg(tid) AS tids, array_agg(toid) AS oids
            FROM rows GROUP BY 1, 2',
-        refd, from_sql, duty, anon, subj)
+        refd, other_held, from_sql, duty, anon, subj)
       USING subject_key LOOP
-        IF g.what = 'kept_duty' THEN
-            kept_duty := coalesce(kept_duty, 0) + g.n;
+        IF g.what = 'kept_held' THEN
+            kept_held := kept_held + g.n;
+        ELSIF g.what = 'kept_duty' THEN
+            kept_duty := kept_duty + g.n;
             kept_until := GREATEST(kept_until, g.until);
         ELSIF g.what = 'kept_ref' THEN
-            kept_ref := coalesce(kept_ref, 0) + g.n;
+            kept_ref := kept_ref + g.n;
         ELSIF g.what = 'anonymize' AND g.anon <> 'done' THEN
             n_anon := n_anon + privacy._act_as_owner(tbl,
                 format('UPDATE %s t SET %s WHERE t.ctid = ANY ($1) AND (t.tableoid, t.ctid) IN (SELECT * FROM unnest($2, $1))',
                        tbl, anon_rules ->> g.anon), g.tids, g.oids);
         ELSIF g.what = 'delete' THEN
-            n_del := n_del + privacy._act_as_owner(tbl,
-                format('DELETE FROM %s t WHERE t.ctid = ANY ($1) AND (t.tableoid, t.ctid) IN (SELECT * FROM unnest($2, $1))',
-                       tbl), g.tids, g.oids);
+            del_tids := g.tids;
+            del_oids := g.oids;
         END IF;
     END LOOP;
+
+    -- A row of this table that another row of it references stays when
+    -- the referencing row stays (kept, or another subject's): repeat until
+    -- no such row is left in what is to be deleted.
+    WHILE selfref IS NOT NULL AND del_tids IS NOT NULL LOOP
+        EXECUTE format(
+            'SELECT array_agg(r.ctid), array_agg(r.tableoid)
+               FROM %s r
+              WHERE (r.tableoid, r.ctid) IN (SELECT o, t FROM unnest($2, $1) u(o, t))
+                AND EXISTS (SELECT 1 FROM %s x
+                             WHERE (%s)
+                               AND (x.tableoid, x.ctid) NOT IN (SELECT o, t FROM unnest($2, $1) u(o, t)))',
+            tbl, tbl, selfref)
+          INTO moved, moved_oids USING del_tids, del_oids;
+        EXIT WHEN moved IS NULL;
+        kept_ref := kept_ref + cardinality(moved);
+        SELECT array_agg(t), array_agg(o) INTO del_tids, del_oids
+          FROM unnest(del_tids, del_oids) u(t, o)
+         WHERE (o, t) NOT IN (SELECT mo, mt FROM unnest(moved_oids, moved) m(mo, mt));
+    END LOOP;
+    IF del_tids IS NOT NULL THEN
+        n_del := privacy._act_as_owner(tbl,
+            format('DELETE FROM %s t WHERE t.ctid = ANY ($1) AND (t.tableoid, t.ctid) IN (SELECT * FROM unnest($2, $1))',
+                   tbl), del_tids, del_oids);
+    END IF;
 
     RETURN jsonb_build_object(
         'table', tbl::text, 'deleted', n_del, 'anonymized', n_anon,
@@ -4360,6 +4401,9 @@ BEGIN
                 ELSE '[]' END
              || CASE WHEN kept_ref > 0 THEN jsonb_build_array(jsonb_build_object(
                     'rows', kept_ref, 'why', 'other rows still reference them'))
+                ELSE '[]' END
+             || CASE WHEN kept_held > 0 THEN jsonb_build_array(jsonb_build_object(
+                    'rows', kept_held, 'why', 'they also belong to another subject under a legal hold'))
                 ELSE '[]' END);
 END
 $$;
@@ -4416,7 +4460,7 @@ BEGIN
             changed := changed + (one ->> 'deleted')::bigint + (one ->> 'anonymized')::bigint;
             kept := kept + coalesce((SELECT sum((e ->> 'rows')::bigint) FROM jsonb_array_elements(one -> 'kept') e), 0);
             forever := forever OR EXISTS (SELECT FROM jsonb_array_elements(one -> 'kept') e
-                                           WHERE e ? 'note' OR (e ->> 'why') LIKE 'other rows%');
+                                           WHERE e ? 'note' OR NOT e ? 'erasable_from');
             until := GREATEST(until, (SELECT max((e ->> 'erasable_from')::date) FROM jsonb_array_elements(one -> 'kept') e));
         END LOOP;
         IF dry_run THEN
@@ -4559,13 +4603,16 @@ BEGIN
       FROM pg_attribute a
      WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
     FOR st IN SELECT t.subject_type FROM privacy.table_subject t WHERE t.relid = tbl ORDER BY 1 LOOP
+        -- a row that moved from one subject to another changed for both
         FOR rec IN EXECUTE format(
             'SELECT k, cols, count(*) AS n FROM (
-                 SELECT %s AS k,
+                 SELECT k.k,
                         ARRAY(SELECT c FROM unnest(ARRAY[%s]) c WHERE c IS NOT NULL ORDER BY 1) AS cols
-                   FROM privacy_new n JOIN privacy_old o ON %s) s
+                   FROM privacy_new n JOIN privacy_old o ON %s
+                  CROSS JOIN LATERAL (SELECT DISTINCT x FROM unnest(ARRAY[%s, %s]) x) k(k)) s
               WHERE cardinality(cols) > 0
-              GROUP BY k, cols', privacy._subject_key_sql(tbl, st, 'n'), diff, pk) LOOP
+              GROUP BY k, cols', diff, pk, privacy._subject_key_sql(tbl, st, 'n'),
+            privacy._subject_key_sql(tbl, st, 'o')) LOOP
             INSERT INTO privacy.rectification (subject_type, subject_key, tbl, columns, rows, changed_by, actor)
             VALUES (st, rec.k, tbl::text, rec.cols, rec.n, privacy._calling_role()::name,
                     nullif(current_setting('privacy.actor', true), ''));
