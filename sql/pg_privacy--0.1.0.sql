@@ -2090,7 +2090,7 @@ COMMENT ON FUNCTION @extschema@._report_text(text, regtype) IS
 -- active legal hold: the held subjects' keys, or the values of the table's
 -- first foreign key that lead to them, are gathered once per statement (an
 -- uncorrelated subquery), so that rows need no join to their subject.
-CREATE FUNCTION @extschema@._held_sql(tbl regclass, subject_type text)
+CREATE FUNCTION @extschema@._held_sql(tbl regclass, subject_type text, bare boolean DEFAULT false)
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp
@@ -2103,11 +2103,15 @@ BEGIN
     holds := format('ARRAY(SELECT h.subject_key::%s FROM privacy.legal_hold h WHERE h.subject_type = %L'
                     ' AND h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until >= CURRENT_DATE))',
                     pth.keytype, subject_type);
+    -- bare: without coalesce, true or not true, so that a filter on it can
+    -- use an index on the link column
     IF pth.key_column IS NOT NULL THEN
-        RETURN format('coalesce(r.%I::%s = ANY (%s), false)', pth.key_column, pth.keytype, holds);
+        RETURN format(CASE WHEN bare THEN 'r.%I::%s = ANY (%s)' ELSE 'coalesce(r.%I::%s = ANY (%s), false)' END,
+                      pth.key_column, pth.keytype, holds);
     END IF;
     IF cardinality(pth.link_columns) = 1 THEN
-        RETURN format('coalesce(r.%I = ANY (ARRAY(SELECT s1.%I FROM %s WHERE s%s.%I::%s = ANY (%s))), false)',
+        RETURN format(CASE WHEN bare THEN 'r.%I = ANY (ARRAY(SELECT s1.%I FROM %s WHERE s%s.%I::%s = ANY (%s)))'
+                           ELSE 'coalesce(r.%I = ANY (ARRAY(SELECT s1.%I FROM %s WHERE s%s.%I::%s = ANY (%s))), false)' END,
                       pth.link_columns[1], pth.ref_columns[1], pth.joins, pth.steps, pth.root_key,
                       pth.keytype, holds);
     END IF;
@@ -2115,7 +2119,7 @@ BEGIN
                   pth.joins, pth.link, pth.steps, pth.root_key, pth.keytype, holds);
 END
 $$;
-COMMENT ON FUNCTION @extschema@._held_sql(regclass, text) IS
+COMMENT ON FUNCTION @extschema@._held_sql(regclass, text, boolean) IS
 'SQL telling whether a row (r) of a registered table belongs to a subject under an active legal hold';
 
 -- The pieces of SQL a rule is run with.
@@ -2672,15 +2676,45 @@ COMMENT ON FUNCTION @extschema@._purge_order(text) IS
 -- second deletes or anonymizes those tuples ($1 tids, $2 table oids), as
 -- the table's owner.
 CREATE FUNCTION @extschema@._purge_statements(rule_name text, windowed boolean,
-                                              OUT pick text, OUT act text, OUT tbl regclass)
+                                              OUT pick text, OUT act text, OUT tbl regclass,
+                                              OUT direct text, OUT count_left text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     p record;
+    win text := CASE WHEN windowed THEN 'r.ctid >= $1 AND r.ctid < $2 AND' ELSE '' END;
 BEGIN
     SELECT * INTO p FROM privacy._rule_sql(rule_name);
     tbl := p.tbl;
+
+    -- When the rule's expressions need no subject's row, one statement can
+    -- pick and act (PostgreSQL rechecks a row a concurrent update changed);
+    -- the rows left are counted apart, and only when holds or references
+    -- can leave any.  The caller uses it only while the table has no
+    -- triggers of its own.
+    IF p.from_sql = format('%s AS r', p.tbl) THEN
+        direct := format(
+            '%s WHERE %s %s AND %s AND %s <= CURRENT_DATE AND NOT (%s) AND NOT (%s)',
+            CASE WHEN p.action = 'delete' THEN format('DELETE FROM %s AS r', p.tbl)
+                 ELSE format('UPDATE %s AS r SET %s', p.tbl, p.set_sql) END,
+            win, p.cond_sql, p.pending_sql, p.expiry_sql, p.held_sql, p.blocked_sql);
+        IF p.blocked_sql <> 'false' OR EXISTS (
+               SELECT FROM privacy.legal_hold h JOIN privacy.table_subject t ON t.subject_type = h.subject_type
+                WHERE t.relid = p.tbl AND h.released_at IS NULL
+                  AND (h.held_until IS NULL OR h.held_until >= CURRENT_DATE)) THEN
+            count_left := format(
+                'SELECT count(*) FILTER (WHERE held), count(*) FILTER (WHERE blocked AND NOT held)
+                   FROM (SELECT (%s) AS held, (%s) AS blocked FROM %s
+                          WHERE %s (%s) AND %s AND %s AND %s <= CURRENT_DATE) c',
+                p.held_sql, p.blocked_sql, p.from_sql, win,
+                CASE WHEN p.blocked_sql = 'false'
+                     THEN (SELECT string_agg(privacy._held_sql(p.tbl, t.subject_type, true), ' OR ')
+                             FROM privacy.table_subject t WHERE t.relid = p.tbl)
+                     ELSE format('(%s) OR (%s)', p.held_sql, p.blocked_sql) END,
+                p.cond_sql, p.pending_sql, p.expiry_sql);
+        END IF;
+    END IF;
     pick := format(
         'SELECT array_agg(tid) FILTER (WHERE NOT held AND NOT blocked),
                 array_agg(toid) FILTER (WHERE NOT held AND NOT blocked),
@@ -2756,6 +2790,46 @@ BEGIN
     -- in between has a new tuple id and is passed over by the second
     -- statement (which waits for the updater first): pick again, the new
     -- version may still be expired.
+    -- a table without triggers of its own: one statement as the
+    -- extension's owner (no code of the table's owner can run); the lock
+    -- keeps a trigger from being added until the batch commits
+    IF s.direct IS NOT NULL THEN
+        EXECUTE format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', s.tbl);
+        IF NOT EXISTS (
+               SELECT FROM pg_trigger g
+                WHERE g.tgrelid IN (WITH RECURSIVE tree(relid) AS (
+                                        SELECT s.tbl::oid
+                                        UNION
+                                        SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.relid)
+                                    SELECT relid FROM tree)
+                  AND NOT g.tgisinternal
+                  AND g.tgfoid NOT IN ('privacy.rectification_trigger'::regproc, 'privacy.column_guard'::regproc)) THEN
+            BEGIN
+                IF first_page IS NOT NULL THEN
+                    EXECUTE s.direct
+                      USING format('(%s,0)', first_page)::tid, format('(%s,0)', end_page)::tid;
+                    GET DIAGNOSTICS acted = ROW_COUNT;
+                    IF s.count_left IS NOT NULL THEN
+                        EXECUTE s.count_left INTO held, blocked
+                          USING format('(%s,0)', first_page)::tid, format('(%s,0)', end_page)::tid;
+                    END IF;
+                ELSE
+                    EXECUTE s.direct;
+                    GET DIAGNOSTICS acted = ROW_COUNT;
+                    IF s.count_left IS NOT NULL THEN
+                        EXECUTE s.count_left INTO held, blocked;
+                    END IF;
+                END IF;
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
+                PERFORM privacy._rule_failed(rule_name, state, message);
+            END;
+            held := coalesce(held, 0);
+            blocked := coalesce(blocked, 0);
+            RETURN;
+        END IF;
+    END IF;
+
     LOOP
         attempt := attempt + 1;
         BEGIN
@@ -2993,7 +3067,7 @@ COMMENT ON FUNCTION @extschema@._purge_end(bigint) IS
 
 CREATE PROCEDURE @extschema@.purge(
     dry_run boolean DEFAULT false,
-    batch_rows integer DEFAULT 100000,
+    batch_rows integer DEFAULT 200000,
     max_runtime interval DEFAULT NULL,
     rule text DEFAULT NULL,
     INOUT result jsonb DEFAULT NULL)
@@ -3067,7 +3141,7 @@ COMMENT ON PROCEDURE @extschema@.purge(boolean, integer, interval, text, jsonb) 
 CREATE FUNCTION @extschema@.schedule_purge(
     schedule text DEFAULT '30 3 * * *',
     job_name text DEFAULT 'privacy_purge',
-    batch_rows integer DEFAULT 100000,
+    batch_rows integer DEFAULT 200000,
     max_runtime interval DEFAULT '1 hour')
 RETURNS bigint
 LANGUAGE plpgsql
@@ -3150,7 +3224,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@._report_text(text, regtype),
     @extschema@._type_involves_bsn(regtype),
     @extschema@._rule_sql(text),
-    @extschema@._held_sql(regclass, text),
+    @extschema@._held_sql(regclass, text, boolean),
     @extschema@.create_retention_rule(text, regclass, text, text, text, jsonb, interval, boolean),
     @extschema@.drop_retention_rule(text),
     @extschema@.place_hold(text, text, text, date),

@@ -121,7 +121,7 @@ job=${job:-0}
 [[ "$job" =~ ^[0-9]+$ ]] || job=0
 [ "$(q "SELECT username || '|' || database || '|' || schedule || '|' || active FROM cron.job
          WHERE jobid = $job AND jobname = '$JOB'
-           AND command LIKE 'CALL privacy.purge(batch_rows => 100000, max_runtime => %'")" = "$ADMIN|$DB|* * * * *|true" ]
+           AND command LIKE 'CALL privacy.purge(batch_rows => 200000, max_runtime => %'")" = "$ADMIN|$DB|* * * * *|true" ]
 ok $? "cron.job holds the job: run as $ADMIN in $DB every minute, calling privacy.purge"
 [ "$(q "SELECT count(*) FROM privacy.audit_log WHERE action = 'retention.schedule' AND object = '$JOB'
            AND acting_role = '$ADMIN' AND details ->> 'job' = '$job' AND details ->> 'role' = '$ADMIN'")" = 1 ]
