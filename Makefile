@@ -37,6 +37,11 @@ deps:
 test:
 	bash test/run.sh
 
+# the slow checks too: crashes, dumps across clusters, replicas,
+# sanitizers, load (test/hardening)
+test-all: test
+	bash test/hardening/run.sh
+
 demo:
 	bash demo/run.sh
 
