@@ -14,8 +14,12 @@
 #   BENCH_REPEAT   measurements of each subject          (default 5)
 #   BENCH_ONLY     sections to run, separated by spaces or commas (default
 #                  all): audit copy output lookup rls discovery columns
-#                  retention sizes; the setup runs always, and the results
-#                  go to bench/out/results-only.tsv instead
+#                  retention rights sizes; the setup runs always, and the
+#                  results go to bench/out/results-only.tsv instead
+#   BENCH_RIGHTS_ROWS  candidates of the demo agency in the rights section
+#                  (default BENCH_ROWS; one million take about two minutes
+#                  to generate on two cores)
+#   BENCH_RIGHTS_N candidates erased by the rights section  (default 200)
 # Quick mode for development:
 #   BENCH_ROWS=100000 BENCH_SECONDS=3 BENCH_REPEAT=3 make bench
 set -euo pipefail
@@ -25,6 +29,7 @@ ROOT=$(pwd)
 ROWS=${BENCH_ROWS:-1000000}
 RUN_SECONDS=${BENCH_SECONDS:-10}
 REPEAT=${BENCH_REPEAT:-5}
+RIGHTS_ROWS=${BENCH_RIGHTS_ROWS:-$ROWS}
 # a COPY takes well under a second: three times as many rounds
 COPY_REPEAT=$((REPEAT * 3))
 BENCH=bench
@@ -543,7 +548,7 @@ bench_retention() {
     lmax=$(printf '%s\n' "${longest[@]}" | sort -g | tail -n 1)
     result retention_purge_vs_delete "$(printf '%.0f rows/s' "$mb")" "$(printf '%.0f rows/s' "$ms_")" \
         "$(divide "$ms_" "$mb")" ">=0.7"
-    result retention_longest_batch_ms "50000 rows" "$(printf '%.1f ms' "$lmax")" \
+    result retention_longest_batch_ms "200000 rows" "$(printf '%.1f ms' "$lmax")" \
         "$(printf '%.1f' "$lmax")" "<=200"
     result retention_status_1m_ms "$(printf '%.1f ms' "$mcount")" "$(printf '%.1f ms' "$mstatus")" \
         "$(printf '%.1f' "$mstatus")" info
@@ -551,6 +556,137 @@ bench_retention() {
         "$(divide "$mstatus" "$mcount")" info
     result retention_status_parallel "parallel plan" "$([ "$par" -eq 1 ] && echo runs || echo fails)" \
         "$par" ">=1"
+}
+
+# pgbench_latencies SCRIPT_A SCRIPT_B SECONDS OUT_A OUT_B: one client runs
+# both scripts (absolute paths), picking one at random for each
+# transaction; appends the latency of each transaction, in microseconds, to
+# OUT_A or OUT_B
+pgbench_latencies() {
+    local a=$1 b=$2 secs=$3 out_a=$4 out_b=$5 logdir log
+    logdir=$(mktemp -d "${TMPDIR:-/tmp}/pg_privacy_bench_log.XXXXXX")
+    if ! log=$(cd "$logdir" && "${PIN[@]}" "$PGBIN/pgbench" -n -M prepared \
+        -f "$a@1" -f "$b@1" -c 1 -j 1 -T "$secs" -D rows="$RIGHTS_ROWS" \
+        -l --log-prefix=mixed 2>&1) || grep -qE '^number of failed transactions: [1-9]' <<<"$log"; then
+        echo "$log" >&2
+        rm -rf "$logdir"
+        return 1
+    fi
+    # log lines: client transaction latency_us script_no epoch epoch_us
+    awk -v a="$out_a" -v b="$out_b" '{ print $3 >> ($4 == 0 ? a : b) }' "$logdir"/mixed.*
+    rm -rf "$logdir"
+}
+
+# percentile P FILE: the P-th percentile (nearest rank) of the numbers in FILE
+percentile() {
+    sort -g "$2" | awk -v p="$1" '{ v[NR] = $1 }
+        END { i = int(NR * p / 100); if (i < NR * p / 100) i++; if (i < 1) i = 1; print v[i] }'
+}
+
+# bench_rights_export: privacy.export_subject('candidate', id) against a
+# hand-written query that gathers the same rows as jsonb
+# (rights_bench.export: jsonb_agg(to_jsonb(t)) per table along the foreign
+# keys), for random candidates, both in the same pgbench runs; the 50th and
+# 95th percentile of the latencies
+bench_rights_export() {
+    local r plain=$DIR/rights_export_plain.us ext=$DIR/rights_export_ext.us
+    local sp=$DIR/rights_export_plain.pgbench se=$DIR/rights_export_ext.pgbench
+    printf '%s\n' '\set id random(1, :rows)' 'SELECT rights_bench.export(:id);' >"$sp"
+    printf '%s\n' '\set id random(1, :rows)' "SELECT privacy.export_subject('candidate', :id::text);" >"$se"
+    say "   export: ${REPEAT}x ${RUN_SECONDS}s, hand-written query and export_subject mixed, -c 1, random candidates"
+    pgbench_latencies "$sp" "$se" "$(( RUN_SECONDS / 5 > 1 ? RUN_SECONDS / 5 : 1 ))" /dev/null /dev/null
+    : >"$plain"
+    : >"$ext"
+    for ((r = 1; r <= REPEAT; r++)); do
+        pgbench_latencies "$sp" "$se" "$RUN_SECONDS" "$plain" "$ext"
+    done
+    local p50p p95p p50e p95e
+    p50p=$(awk '{ print $1 / 1000 }' "$plain" | percentile 50 /dev/stdin)
+    p95p=$(awk '{ print $1 / 1000 }' "$plain" | percentile 95 /dev/stdin)
+    p50e=$(awk '{ print $1 / 1000 }' "$ext" | percentile 50 /dev/stdin)
+    p95e=$(awk '{ print $1 / 1000 }' "$ext" | percentile 95 /dev/stdin)
+    say "   hand-written ms: p50 $p50p, p95 $p95p ($(wc -l <"$plain") exports)"
+    say "   export_subject ms: p50 $p50e, p95 $p95e ($(wc -l <"$ext") exports)"
+    result rights_export_p50 "$(printf '%.2f ms' "$p50p")" "$(printf '%.2f ms' "$p50e")" \
+        "$(divide "$p50e" "$p50p")" "<=2"
+    result rights_export_p95 "$(printf '%.2f ms' "$p95p")" "$(printf '%.2f ms' "$p95e")" \
+        "$(divide "$p95e" "$p95p")" "<=2"
+}
+
+# bench_rights_erase: privacy.erase_subject against hand-written DELETEs of
+# the same rows, children first along the foreign keys, one transaction per
+# candidate either way.  Both remove the same candidates of the sample
+# (rights_bench.sample: candidates whose erasure keeps nothing, so that both
+# remove every row of the candidate): after each removal the candidate's rows
+# are put back (rights_bench.restore, which fails unless the removal was
+# complete), and which of the two goes first alternates from candidate to
+# candidate, so that each meets the rows as often in their first place as
+# put back.  The first four candidates warm up.
+bench_rights_erase() {
+    local ids i c script line side ms base=() subj=() sb=0 ss=0
+    mapfile -t ids < <(sql -At -c "SELECT id FROM rights_bench.sample ORDER BY ord")
+    say "   erasure: ${#ids[@]} candidates, erase_subject and hand-written DELETEs, -c 1"
+    script=$DIR/rights_erase.sql
+    {
+        echo '\o /dev/null'
+        for i in "${!ids[@]}"; do
+            c=${ids[$i]}
+            for side in $( ((i % 2)) && echo "plain ext" || echo "ext plain"); do
+                echo "\\echo $i $side"
+                echo '\timing on'
+                if [ "$side" = ext ]; then
+                    echo "SELECT privacy.erase_subject('candidate', '$c', 'art. 17(1)(a): benchmark');"
+                else
+                    echo "BEGIN\\; DELETE FROM agency.timesheets t USING agency.placements p" \
+                         "WHERE t.placement_id = p.id AND p.candidate_id = $c\\;" \
+                         "DELETE FROM agency.sick_leave s USING agency.employees e" \
+                         "WHERE s.employee_id = e.id AND e.candidate_id = $c\\;" \
+                         "DELETE FROM agency.documents WHERE candidate_id = $c\\;" \
+                         "DELETE FROM agency.notes WHERE candidate_id = $c\\;" \
+                         "DELETE FROM agency.photos WHERE candidate_id = $c\\;" \
+                         "DELETE FROM agency.placements WHERE candidate_id = $c\\;" \
+                         "DELETE FROM agency.employees WHERE candidate_id = $c\\;" \
+                         "DELETE FROM agency.candidates WHERE id = $c\\; COMMIT;"
+                fi
+                echo '\timing off'
+                echo "SELECT rights_bench.restore($c);"
+            done
+        done
+    } >"$script"
+    if ! sql -f "$script" >"$DIR/rights_erase.out"; then
+        say "FAILED: an erasure or its hand-written counterpart left rows behind, or failed"
+        exit 1
+    fi
+    while read -r i side ms; do
+        [ "$i" -ge 4 ] || continue
+        if [ "$side" = ext ]; then
+            subj+=("$ms")
+            ss=$(awk -v a="$ss" -v b="$ms" 'BEGIN { print a + b }')
+        else
+            base+=("$ms")
+            sb=$(awk -v a="$sb" -v b="$ms" 'BEGIN { print a + b }')
+        fi
+    done < <(awk '/^[0-9]+ (ext|plain)$/ { tag = $0 } /^Time: / { print tag, $2 }' "$DIR/rights_erase.out")
+    say "   DELETEs ms per candidate:        median $(median "${base[@]}"), total $(printf '%.0f' "$sb") for ${#base[@]}"
+    say "   erase_subject ms per candidate: median $(median "${subj[@]}"), total $(printf '%.0f' "$ss") for ${#subj[@]}"
+    local mb ms_
+    mb=$(median "${base[@]}")
+    ms_=$(median "${subj[@]}")
+    result rights_erase "$(printf '%.2f ms' "$mb")" "$(printf '%.2f ms' "$ms_")" \
+        "$(divide "$ms_" "$mb")" "<=2"
+}
+
+# bench_rights: the data-subject rights layer on the demo agency
+# (bench/rights.sql): exports and erasures of candidates
+bench_rights() {
+    local t0=$SECONDS n=${BENCH_RIGHTS_N:-200}
+    say "== rights: the demo agency with $RIGHTS_ROWS candidates, $n erasures"
+    sql -v scale="$RIGHTS_ROWS" -v n="$n" -v seed=0.5 -f "$BENCH/rights.sql" >/dev/null
+    say "   setup: $((SECONDS - t0)) s (generation, registration, retention rules, the erasure sample)"
+    one_cpu on
+    bench_rights_export
+    bench_rights_erase
+    one_cpu off
 }
 
 # megabytes BYTES: a size for display
@@ -610,5 +746,6 @@ if only discovery; then bench_discovery; fi
 if only columns; then bench_columns; fi
 one_cpu off
 if only retention; then bench_retention; fi
+if only rights; then bench_rights; fi
 if only sizes; then bench_sizes; fi
 report

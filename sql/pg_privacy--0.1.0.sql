@@ -2056,13 +2056,8 @@ COMMENT ON FUNCTION @extschema@._rule_from(regclass, text[]) IS
 -- extension's owner.
 CREATE FUNCTION @extschema@._base_type(typ regtype)
 RETURNS regtype
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-RETURN (WITH RECURSIVE d(oid, base) AS (
-            SELECT t.oid, t.typbasetype FROM pg_type t WHERE t.oid = typ
-            UNION ALL
-            SELECT t.oid, t.typbasetype FROM pg_type t JOIN d ON t.oid = d.base WHERE d.base <> 0)
-        SELECT oid::regtype FROM d WHERE base = 0);
+AS 'MODULE_PATHNAME', 'privacy_base_type'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._base_type(regtype) IS
 'The base type of a domain, or the type itself';
 
@@ -4344,7 +4339,13 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
-    from_sql text := privacy._rule_from(tbl);
+    from_sql text := privacy._rule_from(tbl,
+        ARRAY(SELECT t.subject_type FROM privacy.table_subject t
+               WHERE t.relid = tbl
+                 AND EXISTS (SELECT FROM privacy.retention_rule ru
+                              WHERE ru.relid = tbl
+                                AND (position(t.subject_type IN coalesce(ru.condition, '')) > 0
+                                     OR position(t.subject_type IN ru.start_expr) > 0))));
     subj text := privacy._subject_where(tbl, subject_type);
     duty text := 'NULL::date';
     anon text := 'NULL::text';
@@ -4528,6 +4529,15 @@ BEGIN
 
     -- everything in one block, undone for a dry run
     BEGIN
+        -- Lock the subject's rows parents first: a child row inserted
+        -- meanwhile then waits for the erasure, and fails on its foreign
+        -- key once the parent is gone, instead of being missed by a table
+        -- erased before it was committed.
+        FOR t IN SELECT * FROM privacy._subject_tables(subject_type) ORDER BY ord DESC LOOP
+            EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s r WHERE %s FOR UPDATE OF r) l',
+                           t.relid, privacy._subject_where(t.relid, subject_type))
+              USING k;
+        END LOOP;
         FOR t IN SELECT * FROM privacy._subject_tables(subject_type) ORDER BY ord LOOP
             one := privacy._erase_table(t.relid, subject_type, k);
             res := res || jsonb_build_array(one);
@@ -4550,7 +4560,12 @@ BEGIN
         RETURN summary;
     END IF;
 
-    -- what is kept is restricted until the last duty ends (or until lifted)
+    -- what is kept is restricted until the last duty ends (or until
+    -- lifted); the restriction of an earlier erasure gives way to it
+    UPDATE privacy.restriction r SET lifted_at = pg_catalog.now(), lifted_by = privacy._calling_role()::name
+     WHERE r.subject_type = erase_subject.subject_type AND r.subject_key = k AND r.lifted_at IS NULL
+       AND r.reason = 'erasure requested; kept only as long as the law demands'
+       AND (kept = 0 OR r.restricted_until IS DISTINCT FROM CASE WHEN forever THEN NULL ELSE until END);
     IF kept > 0 THEN
         restriction := privacy.restrict_subject(subject_type, k,
                                                 'erasure requested; kept only as long as the law demands',

@@ -33,6 +33,7 @@ extern Oid	privacy_schema_oid(void);
  * through and the BSN update guard lets BSNs be blanked.
  */
 extern int	privacy_internal_depth;
+extern bool privacy_internal_folded;	/* a policy was folded meanwhile */
 extern void privacy_spi_connect(void);
 
 /* audit trail (audit.c) */

@@ -450,7 +450,10 @@ privacy_scope_support(PG_FUNCTION_ARGS)
 		req->root->glob->dependsOnRole = true;
 
 	if (privacy_internal_depth > 0 && list_length(f->args) == 1)
+	{
+		privacy_internal_folded = true;
 		PG_RETURN_POINTER(makeBoolConst(true, false));
+	}
 	e = scope_lookup(TextDatumGetCString(kind->constvalue));
 	if (list_length(f->args) == 1)
 		PG_RETURN_POINTER(makeBoolConst(e->all, false));
@@ -669,7 +672,10 @@ privacy_restriction_support(PG_FUNCTION_ARGS)
 	if (req->root != NULL)
 		req->root->glob->dependsOnRole = true;
 	if (privacy_internal_depth > 0)
+	{
+		privacy_internal_folded = true;
 		PG_RETURN_POINTER(makeBoolConst(true, false));
+	}
 	PG_RETURN_POINTER(makeBoolConst(restriction_lookup(TextDatumGetCString(st->constvalue))->all,
 									false));
 }

@@ -48,6 +48,9 @@ PG_FUNCTION_INFO_V1(privacy_check_expression);
 PG_FUNCTION_INFO_V1(privacy_require_top_level);
 PG_FUNCTION_INFO_V1(privacy_act_as_owner);
 PG_FUNCTION_INFO_V1(privacy_type_involves_bsn_sql);
+PG_FUNCTION_INFO_V1(privacy_base_type);
+
+bool		privacy_internal_folded = false;
 
 int			privacy_internal_depth = 0;
 
@@ -470,7 +473,8 @@ privacy_require_top_level(PG_FUNCTION_ARGS)
  * then run with the owner's rights, not the extension owner's, and cannot
  * change the session.  The extension's own row policies let every row
  * through meanwhile (the rows were chosen by the rules); other policies of
- * the table still apply to its owner.  Plans made meanwhile are thrown
+ * the table still apply to its owner.  When a plan made meanwhile folded
+ * one of those policies (a trigger's query), every cached plan is thrown
  * away afterwards, so that none of them serves a later query.  Returns the
  * number of rows processed.
  */
@@ -517,7 +521,11 @@ privacy_act_as_owner(PG_FUNCTION_ARGS)
 		privacy_internal_depth--;
 		AtEOXact_GUC(false, save_nestlevel);
 		SetUserIdAndSecContext(save_userid, save_sec);
-		ResetPlanCache();
+		if (privacy_internal_depth == 0 && privacy_internal_folded)
+		{
+			privacy_internal_folded = false;
+			ResetPlanCache();
+		}
 	}
 	PG_END_TRY();
 	PG_RETURN_INT64((int64) processed);
@@ -531,4 +539,13 @@ Datum
 privacy_type_involves_bsn_sql(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(privacy_type_involves_bsn(PG_GETARG_OID(0)));
+}
+
+/*
+ * privacy._base_type(type): the base type of a domain, or the type itself.
+ */
+Datum
+privacy_base_type(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_OID(getBaseType(PG_GETARG_OID(0)));
 }
