@@ -3786,7 +3786,7 @@ DECLARE
     st privacy.subject_type;
     k text := privacy._subject_key(subject_type, subject_key);
     t record;
-    rows jsonb;
+    parts text[] := '{}';
     data jsonb := '{}';
     counts jsonb := '{}';
     doc jsonb;
@@ -3799,6 +3799,7 @@ BEGIN
     END IF;
     SELECT * INTO st FROM privacy.subject_type s WHERE s.name = export_subject.subject_type;
     keytype := privacy._column_type(st.root_table, st.key_column);
+    -- one statement gathers every table's rows (one plan, not one per table)
     FOR t IN SELECT ts.relid, privacy._subject_where(ts.relid, st.name) AS cond,
                     (SELECT array_agg(DISTINCT p.legal_basis) FROM privacy.table_purpose tp
                        JOIN privacy.purpose p ON p.name = tp.purpose WHERE tp.relid = ts.relid) AS bases
@@ -3813,11 +3814,14 @@ BEGIN
                              AND c.subject_type = st.name AND c.subject_key = k AND c.withdrawn_at IS NULL)) THEN
             CONTINUE;
         END IF;
-        EXECUTE format('SELECT coalesce(jsonb_agg(to_jsonb(r)), ''[]'') FROM %s r WHERE %s', t.relid, t.cond)
-           INTO rows USING k;
-        data := data || jsonb_build_object(t.relid::text, rows);
-        counts := counts || jsonb_build_object(t.relid::text, jsonb_array_length(rows));
+        parts := parts || format('jsonb_build_object(%L, (SELECT coalesce(jsonb_agg(to_jsonb(r)), ''[]'') FROM %s r WHERE %s))',
+                                 t.relid::text, t.relid, t.cond);
     END LOOP;
+    IF cardinality(parts) > 0 THEN
+        EXECUTE 'SELECT ' || array_to_string(parts, ' || ') INTO data USING k;
+    END IF;
+    SELECT coalesce(jsonb_object_agg(x.key, jsonb_array_length(x.value)), '{}') INTO counts
+      FROM jsonb_each(data) x;
     doc := jsonb_build_object(
         'subject', jsonb_build_object('type', st.name, 'key', k, 'description', st.description),
         'generated_at', pg_catalog.now(),
