@@ -1746,6 +1746,14 @@ CREATE TABLE @extschema@.purge_log (
 COMMENT ON TABLE @extschema@.purge_log IS
 'What each purge run did per rule: counts, never contents; interrupted runs are closed by the next run';
 
+-- every change reaches the SQL every backend built from these catalogs
+CREATE TRIGGER document_type_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON @extschema@.document_type FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.registry_changed();
+CREATE TRIGGER retention_rule_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON @extschema@.retention_rule FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.registry_changed();
+ALTER TABLE @extschema@.document_type ENABLE ALWAYS TRIGGER document_type_changed;
+ALTER TABLE @extschema@.retention_rule ENABLE ALWAYS TRIGGER retention_rule_changed;
+
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.document_type', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.retention_rule', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.legal_hold', '');
@@ -1774,6 +1782,20 @@ CREATE FUNCTION @extschema@._act_as_owner(tbl regclass, sql text, tids tid[], oi
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'privacy_act_as_owner'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION @extschema@._sql_cache_get(key text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'privacy_sql_cache_get'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@._sql_cache_get(text) IS
+'SQL this backend built and kept under a key, until a catalog it may depend on changes';
+
+CREATE FUNCTION @extschema@._sql_cache_put(key text, value text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'privacy_sql_cache_put'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@._sql_cache_put(text, text) IS
+'Keep SQL this backend built under a key';
+
 COMMENT ON FUNCTION @extschema@._act_as_owner(regclass, text, tid[], oid[]) IS
 'Run a statement of the purge or an erasure on the given tuples as the table''s owner, so that its triggers run with the owner''s rights';
 
@@ -2133,7 +2155,17 @@ DECLARE
     typ regtype;
     col text;
     spec jsonb;
+    cached jsonb := privacy._sql_cache_get('rule:' || rule_name)::jsonb;
 BEGIN
+    IF cached IS NOT NULL THEN
+        SELECT * INTO from_sql, cond_sql, expiry_sql, key_sql, subject_sql, held_sql, blocked_sql,
+                      pending_sql, set_sql, action, tbl, partitioned, from_all_sql
+          FROM jsonb_to_record(cached) AS x(from_sql text, cond_sql text, expiry_sql text, key_sql text,
+                                            subject_sql text, held_sql text, blocked_sql text,
+                                            pending_sql text, set_sql text, action text, tbl regclass,
+                                            partitioned boolean, from_all_sql text);
+        RETURN;
+    END IF;
     SELECT * INTO ru FROM privacy.retention_rule WHERE name = rule_name;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'retention rule "%" does not exist', rule_name USING ERRCODE = 'undefined_object';
@@ -2240,6 +2272,11 @@ BEGIN
         pending_sql := '(' || substr(pending_sql, 5) || ')';
         set_sql := substr(set_sql, 3);
     END IF;
+    PERFORM privacy._sql_cache_put('rule:' || rule_name, jsonb_build_object(
+        'from_sql', from_sql, 'cond_sql', cond_sql, 'expiry_sql', expiry_sql, 'key_sql', key_sql,
+        'subject_sql', subject_sql, 'held_sql', held_sql, 'blocked_sql', blocked_sql,
+        'pending_sql', pending_sql, 'set_sql', set_sql, 'action', action, 'tbl', tbl::oid,
+        'partitioned', partitioned, 'from_all_sql', from_all_sql)::text);
 END
 $$;
 COMMENT ON FUNCTION @extschema@._rule_sql(text) IS
@@ -3211,6 +3248,8 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@._check_expression(text, text, text, regrole),
     @extschema@._require_top_level(text),
     @extschema@._act_as_owner(regclass, text, tid[], oid[]),
+    @extschema@._sql_cache_get(text),
+    @extschema@._sql_cache_put(text, text),
     @extschema@.define_document_type(text, interval, text, text, interval, text, text, text, text),
     @extschema@.drop_document_type(text),
     @extschema@.load_retention_preset(text),
@@ -3787,6 +3826,7 @@ DECLARE
     k text := privacy._subject_key(subject_type, subject_key);
     t record;
     parts text[] := '{}';
+    sql text;
     data jsonb := '{}';
     counts jsonb := '{}';
     doc jsonb;
@@ -3800,10 +3840,11 @@ BEGIN
     SELECT * INTO st FROM privacy.subject_type s WHERE s.name = export_subject.subject_type;
     keytype := privacy._column_type(st.root_table, st.key_column);
     -- one statement gathers every table's rows (one plan, not one per table)
+    sql := CASE WHEN NOT portability THEN privacy._sql_cache_get('export:' || st.name) END;
     FOR t IN SELECT ts.relid, privacy._subject_where(ts.relid, st.name) AS cond,
                     (SELECT array_agg(DISTINCT p.legal_basis) FROM privacy.table_purpose tp
                        JOIN privacy.purpose p ON p.name = tp.purpose WHERE tp.relid = ts.relid) AS bases
-               FROM privacy.table_subject ts WHERE ts.subject_type = st.name
+               FROM privacy.table_subject ts WHERE ts.subject_type = st.name AND sql IS NULL
               ORDER BY ts.relid::text LOOP
         -- portability (art. 20): data processed on consent (not withdrawn) or contract
         IF portability AND NOT (
@@ -3817,9 +3858,14 @@ BEGIN
         parts := parts || format('jsonb_build_object(%L, (SELECT coalesce(jsonb_agg(to_jsonb(r)), ''[]'') FROM %s r WHERE %s))',
                                  t.relid::text, t.relid, t.cond);
     END LOOP;
-    IF cardinality(parts) > 0 THEN
-        EXECUTE 'SELECT ' || array_to_string(parts, ' || ') INTO data USING k;
+    IF sql IS NULL THEN
+        sql := CASE WHEN cardinality(parts) > 0 THEN 'SELECT ' || array_to_string(parts, ' || ')
+                    ELSE 'SELECT ''{}''::jsonb' END;
+        IF NOT portability THEN
+            PERFORM privacy._sql_cache_put('export:' || st.name, sql);
+        END IF;
     END IF;
+    EXECUTE sql INTO data USING k;
     SELECT coalesce(jsonb_object_agg(x.key, jsonb_array_length(x.value)), '{}') INTO counts
       FROM jsonb_each(data) x;
     doc := jsonb_build_object(
@@ -4343,14 +4389,8 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
-    from_sql text := privacy._rule_from(tbl,
-        ARRAY(SELECT t.subject_type FROM privacy.table_subject t
-               WHERE t.relid = tbl
-                 AND EXISTS (SELECT FROM privacy.retention_rule ru
-                              WHERE ru.relid = tbl
-                                AND (position(t.subject_type IN coalesce(ru.condition, '')) > 0
-                                     OR position(t.subject_type IN ru.start_expr) > 0))));
-    subj text := privacy._subject_where(tbl, subject_type);
+    from_sql text;
+    subj text;
     duty text := 'NULL::date';
     anon text := 'NULL::text';
     refd text := 'false';
@@ -4371,7 +4411,27 @@ DECLARE
     del_oids oid[];
     moved tid[];
     moved_oids oid[];
+    cache_key text := format('erase:%s:%s', tbl::oid, subject_type);
+    cached jsonb := privacy._sql_cache_get(cache_key)::jsonb;
 BEGIN
+    IF cached IS NOT NULL THEN
+        from_sql := cached ->> 'from_sql';
+        subj := cached ->> 'subj';
+        duty := cached ->> 'duty';
+        anon := cached ->> 'anon';
+        refd := cached ->> 'refd';
+        selfref := cached ->> 'selfref';
+        other_held := cached ->> 'other_held';
+        anon_rules := cached -> 'anon_rules';
+    ELSE
+    from_sql := privacy._rule_from(tbl,
+        ARRAY(SELECT t.subject_type FROM privacy.table_subject t
+               WHERE t.relid = tbl
+                 AND EXISTS (SELECT FROM privacy.retention_rule rr
+                              WHERE rr.relid = tbl
+                                AND (position(t.subject_type IN coalesce(rr.condition, '')) > 0
+                                     OR position(t.subject_type IN rr.start_expr) > 0))));
+    subj := privacy._subject_where(tbl, subject_type);
     -- the retention duties of the table's rules, and their anonymizations
     FOR ru IN SELECT r.name, r.start_expr, d.rounding, d.min_keep, d.action
                 FROM privacy.retention_rule r JOIN privacy.document_type d ON d.name = r.document_type
@@ -4407,6 +4467,11 @@ BEGIN
             refd := refd || format(' OR EXISTS (SELECT 1 FROM %s x WHERE %s)', c.child, c.cond);
         END IF;
     END LOOP;
+
+    PERFORM privacy._sql_cache_put(cache_key, jsonb_build_object(
+        'from_sql', from_sql, 'subj', subj, 'duty', duty, 'anon', anon, 'refd', refd,
+        'selfref', selfref, 'other_held', other_held, 'anon_rules', anon_rules)::text);
+    END IF;
 
     -- lock the subject's rows and sort them by what happens to them; then
     -- act on them as the table's owner, in statements that see the rows as

@@ -174,6 +174,7 @@ _PG_init(void)
 	privacy_bsn_init();
 	privacy_audit_init();
 	privacy_registry_init();
+	privacy_retention_init();
 
 	if (process_shared_preload_libraries_in_progress)
 	{

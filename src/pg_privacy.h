@@ -73,6 +73,9 @@ extern bool privacy_mask_query(Query *parse);
 extern bool privacy_copy_needs_query(Oid relid);
 extern bool privacy_column_masked_for(Oid relid, AttrNumber attnum, Oid roleid);
 
+/* retention and rights support (retention.c) */
+extern void privacy_retention_init(void);
+
 /* hooks (hooks.c) */
 extern void privacy_hooks_init(void);
 

@@ -36,6 +36,9 @@
 #include "parser/parsetree.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/guc.h"
 #include "utils/plancache.h"
 #include "utils/builtins.h"
@@ -49,6 +52,8 @@ PG_FUNCTION_INFO_V1(privacy_require_top_level);
 PG_FUNCTION_INFO_V1(privacy_act_as_owner);
 PG_FUNCTION_INFO_V1(privacy_type_involves_bsn_sql);
 PG_FUNCTION_INFO_V1(privacy_base_type);
+PG_FUNCTION_INFO_V1(privacy_sql_cache_get);
+PG_FUNCTION_INFO_V1(privacy_sql_cache_put);
 
 bool		privacy_internal_folded = false;
 
@@ -548,4 +553,107 @@ Datum
 privacy_base_type(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_OID(getBaseType(PG_GETARG_OID(0)));
+}
+
+/* --- the SQL the retention and rights functions build -------------------- */
+
+/*
+ * The purge, the signalling and the rights functions build their SQL from
+ * the catalogs (and check a rule's expressions against its author) at
+ * every call; this backend-local cache keeps what they built until
+ * anything it may depend on changes: any relation's definition or
+ * privileges (relcache invalidation), functions (pg_proc), types, roles
+ * and role membership.  The extension's own catalogs send a relcache
+ * invalidation on every change through their statement triggers.  An
+ * aborted transaction's invalidations are replayed locally, so nothing
+ * built from uncommitted catalogs survives it.
+ */
+static MemoryContext sql_cache_cxt = NULL;
+static HTAB *sql_cache = NULL;
+
+typedef struct SqlCacheEntry
+{
+	char		key[NAMEDATALEN * 2];
+	char	   *value;
+} SqlCacheEntry;
+
+static void
+sql_cache_reset(void)
+{
+	if (sql_cache_cxt != NULL)
+		MemoryContextReset(sql_cache_cxt);
+	sql_cache = NULL;
+}
+
+static void
+sql_cache_relcache_cb(Datum arg, Oid relid)
+{
+	if (sql_cache != NULL)
+		sql_cache_reset();
+}
+
+static void
+sql_cache_syscache_cb(Datum arg, int cacheid, uint32 hashvalue)
+{
+	if (sql_cache != NULL)
+		sql_cache_reset();
+}
+
+/*
+ * privacy_retention_init: register the invalidation callbacks of the SQL
+ * cache.
+ */
+void
+privacy_retention_init(void)
+{
+	CacheRegisterRelcacheCallback(sql_cache_relcache_cb, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, sql_cache_syscache_cb, (Datum) 0);
+	CacheRegisterSyscacheCallback(TYPEOID, sql_cache_syscache_cb, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, sql_cache_syscache_cb, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, sql_cache_syscache_cb, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, sql_cache_syscache_cb, (Datum) 0);
+}
+
+/* privacy._sql_cache_get(key): what was kept under key, or NULL */
+Datum
+privacy_sql_cache_get(PG_FUNCTION_ARGS)
+{
+	char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	SqlCacheEntry *e;
+
+	if (sql_cache == NULL || strlen(key) >= NAMEDATALEN * 2)
+		PG_RETURN_NULL();
+	e = hash_search(sql_cache, key, HASH_FIND, NULL);
+	if (e == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(e->value));
+}
+
+/* privacy._sql_cache_put(key, value): keep value under key */
+Datum
+privacy_sql_cache_put(PG_FUNCTION_ARGS)
+{
+	char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *value = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	SqlCacheEntry *e;
+	bool		found;
+
+	if (strlen(key) >= NAMEDATALEN * 2)
+		PG_RETURN_VOID();
+	if (sql_cache_cxt == NULL)
+		sql_cache_cxt = AllocSetContextCreate(CacheMemoryContext, "pg_privacy SQL cache",
+											  ALLOCSET_DEFAULT_SIZES);
+	if (sql_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = NAMEDATALEN * 2;
+		ctl.entrysize = sizeof(SqlCacheEntry);
+		ctl.hcxt = sql_cache_cxt;
+		sql_cache = hash_create("pg_privacy SQL cache", 64, &ctl,
+								HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+	e = hash_search(sql_cache, key, HASH_ENTER, &found);
+	e->value = MemoryContextStrdup(sql_cache_cxt, value);
+	PG_RETURN_VOID();
 }
