@@ -1370,7 +1370,7 @@ CREATE TABLE @extschema@.column_policy (
 COMMENT ON TABLE @extschema@.column_policy IS
 'Columns of registered tables: their class (masking), and whether the field is switched off or forbidden';
 
--- the key of the keyed-hash mask, per database; pg_dump keeps it
+-- the key of the keyed-hash mask, per database (not dumped: see below)
 CREATE TABLE @extschema@.mask_key (
     id   boolean PRIMARY KEY DEFAULT true CHECK (id),
     key  bytea NOT NULL
@@ -2211,8 +2211,10 @@ BEGIN
             USING ERRCODE = 'datatype_mismatch',
                   HINT = 'The start expression gives the date that starts the clock: a date or timestamp.';
     END IF;
-    cond_sql := format('(%s)', cond_sql);
-    expiry_sql := format('privacy.retention_expiry((%s)::date, %L::interval, %L, %L::interval)',
+    -- a line break before each closing parenthesis: an expression may end
+    -- in a -- comment
+    cond_sql := format(E'(%s\n)', cond_sql);
+    expiry_sql := format(E'privacy.retention_expiry((%s\n)::date, %L::interval, %L, %L::interval)',
                          ru.start_expr, coalesce(ru.retention, dt.retention), dt.rounding, dt.min_keep);
 
     -- the row key: the primary key's columns, or the tuple id
@@ -3104,6 +3106,8 @@ CREATE PROCEDURE @extschema@.purge(
     rule text DEFAULT NULL,
     INOUT result jsonb DEFAULT NULL)
 LANGUAGE plpgsql
+-- no SET search_path (a procedure with one cannot commit): everything in
+-- the body is qualified, so objects in the caller's schemas are never used
 AS $$
 DECLARE
     run bigint;
@@ -3116,10 +3120,10 @@ DECLARE
     stop boolean := false;
 BEGIN
     PERFORM privacy._require_admin();
-    IF batch_rows IS NULL OR batch_rows < 1 THEN
+    IF batch_rows IS NULL OR batch_rows OPERATOR(pg_catalog.<) 1 THEN
         RAISE EXCEPTION 'batch_rows must be at least 1' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF max_runtime < interval '0' THEN
+    IF max_runtime OPERATOR(pg_catalog.<) interval '0' THEN
         RAISE EXCEPTION 'max_runtime must not be negative' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF dry_run THEN
@@ -3127,9 +3131,9 @@ BEGIN
         RETURN;
     END IF;
     PERFORM privacy._require_top_level('privacy.purge()');
-    deadline := pg_catalog.clock_timestamp() + max_runtime;
+    deadline := pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) max_runtime;
     run := privacy._purge_begin(rule);
-    rules := ARRAY(SELECT l.rule FROM privacy.purge_log l WHERE l.run_id = run ORDER BY l.ord);
+    rules := ARRAY(SELECT l.rule FROM privacy.purge_log l WHERE l.run_id OPERATOR(pg_catalog.=) run ORDER BY l.ord);
     COMMIT;
     FOREACH r IN ARRAY rules LOOP
         IF stop THEN
@@ -3139,25 +3143,25 @@ BEGIN
         END IF;
         SELECT * INTO w FROM privacy._purge_window(r, batch_rows);
         pos := 0;
-        WHILE pos < w.pages LOOP
-            IF pg_catalog.clock_timestamp() > deadline THEN
+        WHILE pos OPERATOR(pg_catalog.<) w.pages LOOP
+            IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) deadline THEN
                 stop := true;
                 EXIT;
             END IF;
             tries := 0;
             LOOP
                 BEGIN
-                    PERFORM privacy._purge_batch(run, r, pos, pos + w.window_pages);
+                    PERFORM privacy._purge_batch(run, r, pos, pos OPERATOR(pg_catalog.+) w.window_pages);
                     EXIT;
                 EXCEPTION WHEN deadlock_detected OR serialization_failure THEN
-                    tries := tries + 1;
-                    IF tries >= 3 THEN
+                    tries := tries OPERATOR(pg_catalog.+) 1;
+                    IF tries OPERATOR(pg_catalog.>=) 3 THEN
                         RAISE;
                     END IF;
                 END;
             END LOOP;
             COMMIT;
-            pos := pos + w.window_pages;
+            pos := pos OPERATOR(pg_catalog.+) w.window_pages;
         END LOOP;
         PERFORM privacy._purge_close(run, r, CASE WHEN stop THEN 'budget' ELSE 'done' END);
         COMMIT;
@@ -3974,7 +3978,7 @@ SELECT jsonb_build_object(
                    FROM privacy.purpose p),
     'subject_categories', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                'subject_type', s.name, 'description', s.description, 'source', s.source,
-                               'tables', (SELECT jsonb_agg(ts.relid::text ORDER BY ts.relid::text)
+                               'tables', (SELECT coalesce(jsonb_agg(ts.relid::text ORDER BY ts.relid::text), '[]')
                                             FROM privacy.table_subject ts WHERE ts.subject_type = s.name))
                                ORDER BY s.name), '[]')
                              FROM privacy.subject_type s),
@@ -4438,7 +4442,7 @@ BEGIN
                WHERE r.relid = tbl ORDER BY r.name LOOP
         SELECT * INTO p FROM privacy._rule_sql(ru.name);
         IF ru.min_keep IS NOT NULL THEN
-            duty := format('GREATEST(%s, CASE WHEN %s THEN coalesce((privacy.retention_clock((%s)::date, %L) + %L::interval)::date, ''infinity''::date) END)',
+            duty := format(E'GREATEST(%s, CASE WHEN %s THEN coalesce((privacy.retention_clock((%s\n)::date, %L) + %L::interval)::date, ''infinity''::date) END)',
                            duty, p.cond_sql, ru.start_expr, ru.rounding, ru.min_keep);
         END IF;
         IF ru.action = 'anonymize' THEN

@@ -400,7 +400,7 @@ privacy_audit_append(const char *action, const char *object,
 		LockRelease(&gate, ShareLock, false);
 	}
 	PG_END_TRY();
-	SPI_finish();
+	privacy_spi_finish();
 
 	oldcxt = MemoryContextSwitchTo(TopTransactionContext);
 	appended = lappend_int(appended, GetCurrentTransactionNestLevel());
@@ -603,7 +603,7 @@ audit_seal_now(bool wait)
 		values[6] = PointerGetDatum(hash_to_bytea(prev));
 		values[7] = PointerGetDatum(hash_to_bytea(hash));
 		run_as_owner(logrelid, seal_plan, values, nulls, SPI_OK_INSERT);
-		SPI_finish();
+		privacy_spi_finish();
 	}
 	else
 		LockRelease(&sealtag, ExclusiveLock, false);
@@ -984,7 +984,7 @@ privacy_audit_verify(PG_FUNCTION_ARGS)
 
 	SPI_cursor_close(seals);
 	SPI_cursor_close(entries);
-	SPI_finish();
+	privacy_spi_finish();
 
 	if (why == NULL && have_anchor && !anchor_seen)
 	{

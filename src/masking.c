@@ -219,7 +219,7 @@ load_masks(void)
 		masks_any = true;
 	}
 	MemoryContextSwitchTo(old);
-	SPI_finish();
+	privacy_spi_finish();
 }
 
 static RelMasks *
@@ -453,7 +453,7 @@ privacy_mask_hash(PG_FUNCTION_ARGS)
 														SPI_tuptable->tupdesc, 1, &isnull));
 		}
 		MemoryContextSwitchTo(old);
-		SPI_finish();
+		privacy_spi_finish();
 	}
 
 	ctx = pg_hmac_create(PG_SHA256);

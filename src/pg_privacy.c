@@ -17,6 +17,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_extension.h"
@@ -28,10 +29,10 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/rel.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 
 #include "pg_privacy.h"
@@ -200,13 +201,75 @@ privacy_schema_oid(void)
 }
 
 /*
- * privacy_spi_connect: connect to SPI; failing is an internal error.
+ * The extension's own queries run with search_path = pg_catalog, pg_temp,
+ * whatever the session set: they often run as the owner of the
+ * extension's catalogs (from hooks, in any role's session), and a function
+ * or operator found in a schema the caller controls would run with the
+ * owner's rights.  The setting is pushed when the outermost connection to
+ * SPI opens and popped when it closes; a (sub)transaction that aborts
+ * meanwhile has already popped it, which the callbacks below follow.
+ */
+#define SPI_STACK_SIZE 64
+static SubTransactionId spi_stack[SPI_STACK_SIZE];
+static int	spi_depth = 0;
+static int	spi_guc_level = 0;
+
+static void
+spi_xact_cb(XactEvent event, void *arg)
+{
+	spi_depth = 0;
+}
+
+static void
+spi_subxact_cb(SubXactEvent event, SubTransactionId mySubid,
+			   SubTransactionId parentSubid, void *arg)
+{
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	while (spi_depth > 0 &&
+		   spi_stack[Min(spi_depth, SPI_STACK_SIZE) - 1] >= mySubid)
+		spi_depth--;
+}
+
+/*
+ * privacy_spi_connect: connect to SPI with the extension's search_path;
+ * failing is an internal error.  Pair with privacy_spi_finish().
  */
 void
 privacy_spi_connect(void)
 {
+	static bool callbacks = false;
+
+	if (!callbacks)
+	{
+		RegisterXactCallback(spi_xact_cb, NULL);
+		RegisterSubXactCallback(spi_subxact_cb, NULL);
+		callbacks = true;
+	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	if (spi_depth == 0)
+	{
+		spi_guc_level = NewGUCNestLevel();
+		(void) set_config_option("search_path", "pg_catalog, pg_temp",
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+	if (spi_depth < SPI_STACK_SIZE)
+		spi_stack[spi_depth] = GetCurrentSubTransactionId();
+	spi_depth++;
+}
+
+/*
+ * privacy_spi_finish: close the connection privacy_spi_connect opened, and
+ * give the session its search_path back after the outermost one.
+ */
+void
+privacy_spi_finish(void)
+{
+	SPI_finish();
+	if (spi_depth > 0 && --spi_depth == 0)
+		AtEOXact_GUC(true, spi_guc_level);
 }
 
 /*
@@ -385,7 +448,7 @@ privacy_status(PG_FUNCTION_ARGS)
 									held.data));
 			else
 				status_row(ts, td, "fields", "ok", "no field that is switched off or forbidden holds a value");
-			SPI_finish();
+			privacy_spi_finish();
 		}
 	}
 

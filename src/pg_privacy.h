@@ -35,6 +35,7 @@ extern Oid	privacy_schema_oid(void);
 extern int	privacy_internal_depth;
 extern bool privacy_internal_folded;	/* a policy was folded meanwhile */
 extern void privacy_spi_connect(void);
+extern void privacy_spi_finish(void);
 
 /* audit trail (audit.c) */
 extern void privacy_audit_init(void);

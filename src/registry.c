@@ -310,7 +310,7 @@ privacy_registry_exec(const char *sql, int nargs, Oid *argtypes, Datum *values)
 		privacy_spi_connect();
 		if (SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0) < 0)
 			elog(ERROR, "could not update the privacy registry");
-		SPI_finish();
+		privacy_spi_finish();
 	}
 	PG_FINALLY();
 	{
@@ -366,7 +366,7 @@ scope_lookup(const char *kind)
 	}
 	scope_entries = lappend(scope_entries, e);
 	MemoryContextSwitchTo(old);
-	SPI_finish();
+	privacy_spi_finish();
 	return e;
 }
 
@@ -513,7 +513,7 @@ privacy_registered_table(Oid relid)
 		}
 		tables_valid = true;
 		MemoryContextSwitchTo(old);
-		SPI_finish();
+		privacy_spi_finish();
 	}
 	foreach(lc, registered_tables)
 	{
@@ -573,7 +573,7 @@ restriction_lookup(const char *subject_type)
 	}
 	restriction_entries = lappend(restriction_entries, e);
 	MemoryContextSwitchTo(old);
-	SPI_finish();
+	privacy_spi_finish();
 	return e;
 }
 
@@ -643,7 +643,7 @@ privacy_restricted_values(PG_FUNCTION_ARGS)
 				links.values = lappend(links.values, pstrdup(v));
 		}
 		MemoryContextSwitchTo(old);
-		SPI_finish();
+		privacy_spi_finish();
 	}
 	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	arr = scope_array(&links, elemtype);

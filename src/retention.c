@@ -364,10 +364,10 @@ expression_error_callback(void *arg)
 Datum
 privacy_check_expression(PG_FUNCTION_ARGS)
 {
-	char	   *from = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *expr = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *what = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	Oid			checker = PG_ARGISNULL(3) ? GetOuterUserId() : PG_GETARG_OID(3);
+	char	   *from;
+	char	   *expr;
+	char	   *what;
+	Oid			checker;
 	List	   *raw;
 	SelectStmt *sel;
 	StringInfoData sql;
@@ -380,6 +380,12 @@ privacy_check_expression(PG_FUNCTION_ARGS)
 	Oid			save_userid;
 	int			save_sec;
 
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	from = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	expr = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	what = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	checker = PG_ARGISNULL(3) ? GetOuterUserId() : PG_GETARG_OID(3);
 	ec.what = what;
 	ec.caller = checker;
 
@@ -486,10 +492,10 @@ privacy_require_top_level(PG_FUNCTION_ARGS)
 Datum
 privacy_act_as_owner(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	Datum		values[2] = {PG_GETARG_DATUM(2), PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3)};
-	char		nulls[2] = {' ', PG_ARGISNULL(3) ? 'n' : ' '};
+	Oid			relid;
+	char	   *sql;
+	Datum		values[2];
+	char		nulls[2];
 	Oid			argtypes[2] = {TIDARRAYOID, OIDARRAYOID};
 	HeapTuple	tup;
 	Oid			owner;
@@ -500,6 +506,12 @@ privacy_act_as_owner(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_INT64(0);
+	relid = PG_GETARG_OID(0);
+	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	values[0] = PG_GETARG_DATUM(2);
+	values[1] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	nulls[0] = ' ';
+	nulls[1] = PG_ARGISNULL(3) ? 'n' : ' ';
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tup))
 		ereport(ERROR,
@@ -519,7 +531,7 @@ privacy_act_as_owner(PG_FUNCTION_ARGS)
 		if (SPI_execute_with_args(sql, 2, argtypes, values, nulls, false, 0) < 0)
 			elog(ERROR, "could not run a statement of the purge");
 		processed = SPI_processed;
-		SPI_finish();
+		privacy_spi_finish();
 	}
 	PG_FINALLY();
 	{
@@ -543,7 +555,11 @@ privacy_act_as_owner(PG_FUNCTION_ARGS)
 Datum
 privacy_type_involves_bsn_sql(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(privacy_type_involves_bsn(PG_GETARG_OID(0)));
+	Oid			typid = PG_GETARG_OID(0);
+
+	if (!SearchSysCacheExists1(TYPEOID, ObjectIdGetDatum(typid)))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(privacy_type_involves_bsn(typid));
 }
 
 /*
@@ -552,7 +568,11 @@ privacy_type_involves_bsn_sql(PG_FUNCTION_ARGS)
 Datum
 privacy_base_type(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_OID(getBaseType(PG_GETARG_OID(0)));
+	Oid			typid = PG_GETARG_OID(0);
+
+	if (!SearchSysCacheExists1(TYPEOID, ObjectIdGetDatum(typid)))
+		PG_RETURN_NULL();
+	PG_RETURN_OID(getBaseType(typid));
 }
 
 /* --- the SQL the retention and rights functions build -------------------- */
