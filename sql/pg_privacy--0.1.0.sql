@@ -4387,12 +4387,19 @@ COMMENT ON FUNCTION @extschema@._subject_tables(text) IS
 -- has not started) are kept; rows of an anonymizing document type are
 -- anonymized; rows that other rows still reference are kept; the rest is
 -- deleted.  Returns what happened as JSON.
-CREATE FUNCTION @extschema@._erase_table(tbl regclass, subject_type text, subject_key text)
+-- The SQL an erasure runs on one table of a subject type, kept in the
+-- backend's SQL cache: the FROM clause (subjects joined only where a rule
+-- names them), the subject's condition, the retention duty and
+-- anonymization of each row, the references from other tables and from
+-- the table itself, and the holds of the table's other subject types.
+CREATE FUNCTION @extschema@._erase_sql(tbl regclass, subject_type text)
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
+    cache_key text := format('erase:%s:%s', tbl::oid, subject_type);
+    cached jsonb := privacy._sql_cache_get(cache_key)::jsonb;
     from_sql text;
     subj text;
     duty text := 'NULL::date';
@@ -4400,34 +4407,14 @@ DECLARE
     refd text := 'false';
     selfref text;
     other_held text;
+    anon_rules jsonb := '{}';
     ru record;
     p record;
     c record;
-    g record;
-    kept_duty bigint := 0;
-    kept_until date;
-    kept_ref bigint := 0;
-    kept_held bigint := 0;
-    n_del bigint := 0;
-    n_anon bigint := 0;
-    anon_rules jsonb := '{}';
-    del_tids tid[];
-    del_oids oid[];
-    moved tid[];
-    moved_oids oid[];
-    cache_key text := format('erase:%s:%s', tbl::oid, subject_type);
-    cached jsonb := privacy._sql_cache_get(cache_key)::jsonb;
 BEGIN
     IF cached IS NOT NULL THEN
-        from_sql := cached ->> 'from_sql';
-        subj := cached ->> 'subj';
-        duty := cached ->> 'duty';
-        anon := cached ->> 'anon';
-        refd := cached ->> 'refd';
-        selfref := cached ->> 'selfref';
-        other_held := cached ->> 'other_held';
-        anon_rules := cached -> 'anon_rules';
-    ELSE
+        RETURN cached;
+    END IF;
     from_sql := privacy._rule_from(tbl,
         ARRAY(SELECT t.subject_type FROM privacy.table_subject t
                WHERE t.relid = tbl
@@ -4455,7 +4442,7 @@ BEGIN
     SELECT coalesce(string_agg(privacy._held_sql(tbl, t.subject_type), ' OR '), 'false')
       INTO other_held
       FROM privacy.table_subject t
-     WHERE t.relid = tbl AND t.subject_type <> _erase_table.subject_type;
+     WHERE t.relid = tbl AND t.subject_type <> _erase_sql.subject_type;
     -- rows still referenced by rows of other tables (this table's own
     -- references are settled below, once it is known which rows stay)
     FOR c IN SELECT con.conrelid::regclass AS child,
@@ -4472,11 +4459,43 @@ BEGIN
         END IF;
     END LOOP;
 
-    PERFORM privacy._sql_cache_put(cache_key, jsonb_build_object(
-        'from_sql', from_sql, 'subj', subj, 'duty', duty, 'anon', anon, 'refd', refd,
-        'selfref', selfref, 'other_held', other_held, 'anon_rules', anon_rules)::text);
-    END IF;
+    cached := jsonb_build_object('from_sql', from_sql, 'subj', subj, 'duty', duty, 'anon', anon,
+                                 'refd', refd, 'selfref', selfref, 'other_held', other_held,
+                                 'anon_rules', anon_rules);
+    PERFORM privacy._sql_cache_put(cache_key, cached::text);
+    RETURN cached;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._erase_sql(regclass, text) IS
+'The SQL pieces an erasure runs on one table of a subject type';
 
+CREATE FUNCTION @extschema@._erase_table(tbl regclass, subject_type text, subject_key text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    q jsonb := privacy._erase_sql(tbl, subject_type);
+    from_sql text := q ->> 'from_sql';
+    subj text := q ->> 'subj';
+    duty text := q ->> 'duty';
+    anon text := q ->> 'anon';
+    refd text := q ->> 'refd';
+    selfref text := q ->> 'selfref';
+    other_held text := q ->> 'other_held';
+    anon_rules jsonb := q -> 'anon_rules';
+    g record;
+    kept_duty bigint := 0;
+    kept_until date;
+    kept_ref bigint := 0;
+    kept_held bigint := 0;
+    n_del bigint := 0;
+    n_anon bigint := 0;
+    del_tids tid[];
+    del_oids oid[];
+    moved tid[];
+    moved_oids oid[];
+BEGIN
     -- lock the subject's rows and sort them by what happens to them; then
     -- act on them as the table's owner, in statements that see the rows as
     -- they were locked
@@ -4672,6 +4691,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@.lift_restriction(bigint),
     @extschema@._close_subject_request(bigint, text, text, text, jsonb),
     @extschema@._subject_tables(text),
+    @extschema@._erase_sql(regclass, text),
     @extschema@._erase_table(regclass, text, text),
     @extschema@.erase_subject(text, text, text, boolean, bigint)
 FROM PUBLIC;
