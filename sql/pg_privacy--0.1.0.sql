@@ -2775,16 +2775,16 @@ COMMENT ON FUNCTION @extschema@._purge_statements(text, boolean) IS
 
 -- An error of a rule's SQL, told without its message: a message can carry
 -- values of the rows (a failed cast shows its input), and the rule runs
--- over rows that neither its author nor the caller may see.  Lock waits,
--- cancels and serialization failures keep their message and state, so
--- that callers can retry.
+-- over rows that neither its author nor the caller may see.  Read-only
+-- transactions, lock waits, cancels and serialization failures keep their
+-- message and state, so that callers can tell and retry.
 CREATE FUNCTION @extschema@._rule_failed(rule_name text, state text, message text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 BEGIN
-    IF left(state, 2) IN ('40', '53', '55', '57', '58') THEN
+    IF left(state, 2) IN ('25', '40', '53', '55', '57', '58') THEN
         RAISE EXCEPTION '%', message USING ERRCODE = state;
     END IF;
     RAISE EXCEPTION 'retention rule "%" failed to run (SQLSTATE %)', rule_name, state

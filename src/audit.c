@@ -32,35 +32,36 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/relscan.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
-#include "commands/sequence.h"
-#include "storage/lock.h"
-#include "storage/procarray.h"
-#include "access/transam.h"
-#include "utils/fmgroids.h"
-#include "access/stratnum.h"
-#include "utils/array.h"
-#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/procarray.h"
+#include "tcop/utility.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
-#include "access/htup_details.h"
 #include "utils/timestamp.h"
 
 #include "pg_privacy.h"
@@ -312,6 +313,8 @@ privacy_audit_append(const char *action, const char *object,
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("audit entry action must not be empty")));
+	/* on a standby or in a read-only transaction: 25006, as for any write */
+	PreventCommandIfReadOnly("privacy.audit_append()");
 	if (IsInParallelMode())
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
@@ -720,6 +723,7 @@ privacy_audit_pending(PG_FUNCTION_ARGS)
 Datum
 privacy_audit_seal(PG_FUNCTION_ARGS)
 {
+	PreventCommandIfReadOnly("privacy.audit_seal()");
 	PG_RETURN_INT32(audit_seal_now(true));
 }
 
