@@ -613,7 +613,10 @@ privacy_restricted_values(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	if (!OidIsValid(elemtype))
-		elog(ERROR, "could not determine the type of the restricted values");
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("could not determine the type of the restricted values"),
+				 errhint("Pass a typed NULL of the link column's type as the third argument.")));
 
 	e = restriction_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	memset(&links, 0, sizeof(links));

@@ -422,7 +422,9 @@ privacy_check_expression(PG_FUNCTION_ARGS)
 	errctx.sql = sql.data;
 	raw = pg_parse_query(sql.data);
 	if (list_length(raw) != 1)
-		elog(ERROR, "retention expression parsed into %d statements", list_length(raw));
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("the %s must be a single value expression", what)));
 	rs = linitial_node(RawStmt, raw);
 
 	/*
