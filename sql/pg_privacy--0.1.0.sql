@@ -1799,6 +1799,13 @@ COMMENT ON FUNCTION @extschema@._sql_cache_put(text, text) IS
 COMMENT ON FUNCTION @extschema@._act_as_owner(regclass, text, tid[], oid[]) IS
 'Run a statement of the purge or an erasure on the given tuples as the table''s owner, so that its triggers run with the owner''s rights';
 
+CREATE FUNCTION @extschema@._query(sql text, VARIADIC args "any")
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'privacy_query'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@._query(text, "any") IS
+'The rows of a statement the extension built, run with a plan kept in the backend';
+
 CREATE FUNCTION @extschema@.retention_clock(start date, rounding text DEFAULT 'none')
 RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -2546,7 +2553,7 @@ COMMENT ON VIEW @extschema@.legal_holds IS
 
 -- The active holds of a subject, compared as values of the key's type, so
 -- that every spelling of a key finds its holds.
-CREATE FUNCTION @extschema@._active_holds(subject_type text, subject_key text)
+CREATE FUNCTION @extschema@._active_holds(subject_type text, subject_key text, canonical boolean DEFAULT false)
 RETURNS bigint[]
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp
@@ -2560,15 +2567,26 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'subject type "%" does not exist', subject_type USING ERRCODE = 'undefined_object';
     END IF;
-    EXECUTE format('SELECT array_agg(h.id ORDER BY h.id) FROM privacy.legal_hold h
-                     WHERE h.subject_type = $1 AND h.subject_key::%1$s = $2::%1$s
-                       AND h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until >= CURRENT_DATE)', typ)
-       INTO ids USING subject_type, privacy._subject_key(subject_type, subject_key);
+    -- most subject types have no hold at all
+    IF NOT EXISTS (SELECT FROM privacy.legal_hold h
+                    WHERE h.subject_type = _active_holds.subject_type AND h.released_at IS NULL) THEN
+        IF NOT canonical THEN
+            PERFORM privacy._subject_key(subject_type, subject_key);
+        END IF;
+        RETURN '{}';
+    END IF;
+    SELECT q.ids INTO ids
+      FROM privacy._query(format('SELECT array_agg(h.id ORDER BY h.id) FROM privacy.legal_hold h
+                                   WHERE h.subject_type = $1 AND h.subject_key::%1$s = $2::%1$s
+                                     AND h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until >= CURRENT_DATE)', typ),
+                          subject_type,
+                          CASE WHEN canonical THEN subject_key ELSE privacy._subject_key(subject_type, subject_key) END)
+           AS q(ids bigint[]);
     RETURN coalesce(ids, '{}');
 END
 $$;
-COMMENT ON FUNCTION @extschema@._active_holds(text, text) IS
-'The ids of the active legal holds of a subject';
+COMMENT ON FUNCTION @extschema@._active_holds(text, text, boolean) IS
+'The ids of the active legal holds of a subject (canonical: the key is already in its canonical form)';
 
 CREATE FUNCTION @extschema@.subject_held(subject_type text, subject_key text)
 RETURNS boolean
@@ -3252,6 +3270,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@._check_expression(text, text, text, regrole),
     @extschema@._require_top_level(text),
     @extschema@._act_as_owner(regclass, text, tid[], oid[]),
+    @extschema@._query(text, "any"),
     @extschema@._sql_cache_get(text),
     @extschema@._sql_cache_put(text, text),
     @extschema@.define_document_type(text, interval, text, text, interval, text, text, text, text),
@@ -3268,7 +3287,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@.place_hold(text, text, text, date),
     @extschema@.release_hold(bigint),
     @extschema@.subject_held(text, text),
-    @extschema@._active_holds(text, text),
+    @extschema@._active_holds(text, text, boolean),
     @extschema@.retention_status(text),
     @extschema@.expired_rows(text, integer),
     @extschema@._purge_order(text),
@@ -3453,7 +3472,8 @@ BEGIN
         RAISE EXCEPTION 'a subject key is required' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     BEGIN
-        EXECUTE format('SELECT (%L::%s)::text', subject_key, privacy._base_type(keytype)) INTO k;
+        SELECT q.k INTO k
+          FROM privacy._query(format('SELECT ($1::%s)::text', privacy._base_type(keytype)), subject_key) AS q(k text);
     EXCEPTION WHEN data_exception THEN
         RAISE EXCEPTION 'invalid key for subject type "%"', subject_type
             USING ERRCODE = 'invalid_parameter_value',
@@ -3869,7 +3889,7 @@ BEGIN
             PERFORM privacy._sql_cache_put('export:' || st.name, sql);
         END IF;
     END IF;
-    EXECUTE sql INTO data USING k;
+    SELECT q.d INTO data FROM privacy._query(sql, k) AS q(d jsonb);
     SELECT coalesce(jsonb_object_agg(x.key, jsonb_array_length(x.value)), '{}') INTO counts
       FROM jsonb_each(data) x;
     doc := jsonb_build_object(
@@ -3904,7 +3924,7 @@ BEGIN
                           'legal_basis', rr.legal_basis, 'source', rr.source) ORDER BY rr.rule), '[]')
                         FROM privacy.retention_rules rr JOIN privacy.table_subject ts ON ts.relid = rr.tbl
                        WHERE ts.subject_type = st.name),
-        'legal_holds', cardinality(privacy._active_holds(st.name, k)),
+        'legal_holds', cardinality(privacy._active_holds(st.name, k, true)),
         'source', st.source,
         'rights', jsonb_build_array(
             'access to your data and a copy of it (AVG art. 15)',
@@ -4069,14 +4089,20 @@ $$;
 COMMENT ON FUNCTION @extschema@.processing_register_markdown() IS
 'The record of processing activities (AVG art. 30) as a Markdown document';
 
+-- (PL/pgSQL, not SQL: a SQL function with a SET clause is planned again
+-- at every call.)
 CREATE FUNCTION @extschema@._calling_role_is_officer()
 RETURNS boolean
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp
-RETURN pg_has_role(privacy._calling_role(),
-                   coalesce(nullif(current_setting('privacy.officer_role', true), ''), 'privacy_officer'),
-                   'USAGE')
-       OR (SELECT rolsuper FROM pg_roles WHERE oid = privacy._calling_role());
+AS $$
+BEGIN
+    RETURN pg_has_role(privacy._calling_role(),
+                       coalesce(nullif(current_setting('privacy.officer_role', true), ''), 'privacy_officer'),
+                       'USAGE')
+           OR (SELECT rolsuper FROM pg_roles WHERE oid = privacy._calling_role());
+END
+$$;
 COMMENT ON FUNCTION @extschema@._calling_role_is_officer() IS
 'Whether the caller is a member of privacy.officer_role (or a superuser)';
 
@@ -4459,9 +4485,41 @@ BEGIN
         END IF;
     END LOOP;
 
-    cached := jsonb_build_object('from_sql', from_sql, 'subj', subj, 'duty', duty, 'anon', anon,
-                                 'refd', refd, 'selfref', selfref, 'other_held', other_held,
-                                 'anon_rules', anon_rules);
+    -- the statements themselves: the subject's rows, locked and sorted by
+    -- what happens to them; the self-references that keep rows; the
+    -- actions, run as the table's owner on the rows' tuple ids
+    cached := jsonb_build_object(
+        'main', format(
+            'WITH rows AS (
+                 SELECT r.tableoid AS toid, r.ctid AS tid, d.duty, a.anon, (%s) AS refd, (%s) AS held
+                   FROM %s
+                   CROSS JOIN LATERAL (SELECT %s AS duty) d
+                   CROSS JOIN LATERAL (SELECT %s AS anon) a
+                  WHERE %s
+                    FOR UPDATE OF r
+             )
+             SELECT CASE WHEN held THEN ''kept_held''
+                         WHEN coalesce(duty > CURRENT_DATE, false) THEN ''kept_duty''
+                         WHEN anon IS NOT NULL THEN ''anonymize''
+                         WHEN refd THEN ''kept_ref''
+                         ELSE ''delete'' END AS what,
+                    anon, count(*) AS n, max(duty) AS until, array_agg(tid) AS tids, array_agg(toid) AS oids
+               FROM rows GROUP BY 1, 2',
+            refd, other_held, from_sql, duty, anon, subj),
+        'selfref', CASE WHEN selfref IS NOT NULL THEN format(
+            'SELECT array_agg(r.ctid), array_agg(r.tableoid)
+               FROM %s r
+              WHERE (r.tableoid, r.ctid) IN (SELECT o, t FROM unnest($2, $1) u(o, t))
+                AND EXISTS (SELECT 1 FROM %s x
+                             WHERE (%s)
+                               AND (x.tableoid, x.ctid) NOT IN (SELECT o, t FROM unnest($2, $1) u(o, t)))',
+            tbl, tbl, selfref) END,
+        'delete', format('DELETE FROM %s t WHERE t.ctid = ANY ($1) AND (t.tableoid, t.ctid) IN (SELECT * FROM unnest($2, $1))',
+                         tbl),
+        'anonymize', (SELECT coalesce(jsonb_object_agg(x.key, format(
+                          'UPDATE %s t SET %s WHERE t.ctid = ANY ($1) AND (t.tableoid, t.ctid) IN (SELECT * FROM unnest($2, $1))',
+                          tbl, x.value)), '{}')
+                        FROM jsonb_each_text(anon_rules) x));
     PERFORM privacy._sql_cache_put(cache_key, cached::text);
     RETURN cached;
 END
@@ -4469,21 +4527,46 @@ $$;
 COMMENT ON FUNCTION @extschema@._erase_sql(regclass, text) IS
 'The SQL pieces an erasure runs on one table of a subject type';
 
-CREATE FUNCTION @extschema@._erase_table(tbl regclass, subject_type text, subject_key text)
+-- What an erasure of a subject type runs, kept in the backend's SQL cache:
+-- its tables parents first (erasure runs them the other way round), and
+-- one statement that locks the subject's rows in all of them, parents
+-- first, returning how many each has.
+CREATE FUNCTION @extschema@._erase_program(subject_type text)
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
+    cache_key text := 'erase_program:' || subject_type;
+    cached jsonb := privacy._sql_cache_get(cache_key)::jsonb;
+BEGIN
+    IF cached IS NOT NULL THEN
+        RETURN cached;
+    END IF;
+    SELECT jsonb_build_object(
+               'tables', coalesce(jsonb_agg(t.relid::oid ORDER BY t.ord DESC), '[]'),
+               'lock', 'SELECT ARRAY[' || coalesce(string_agg(format(
+                   '(SELECT count(*) FROM (SELECT 1 FROM %s r WHERE %s FOR UPDATE OF r) l)',
+                   t.relid, privacy._subject_where(t.relid, _erase_program.subject_type)), ', ' ORDER BY t.ord DESC),
+                   '') || ']::bigint[]')
+      INTO cached
+      FROM privacy._subject_tables(subject_type) t;
+    PERFORM privacy._sql_cache_put(cache_key, cached::text);
+    RETURN cached;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._erase_program(text) IS
+'The tables an erasure of a subject type visits and the statement that locks a subject''s rows in them';
+
+CREATE FUNCTION @extschema@._erase_table(tbl regclass, subject_type text, subject_key text,
+                                         OUT result jsonb, OUT changed bigint, OUT kept bigint,
+                                         OUT erasable_from date, OUT kept_for_now boolean)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
     q jsonb := privacy._erase_sql(tbl, subject_type);
-    from_sql text := q ->> 'from_sql';
-    subj text := q ->> 'subj';
-    duty text := q ->> 'duty';
-    anon text := q ->> 'anon';
-    refd text := q ->> 'refd';
     selfref text := q ->> 'selfref';
-    other_held text := q ->> 'other_held';
-    anon_rules jsonb := q -> 'anon_rules';
     g record;
     kept_duty bigint := 0;
     kept_until date;
@@ -4499,24 +4582,8 @@ BEGIN
     -- lock the subject's rows and sort them by what happens to them; then
     -- act on them as the table's owner, in statements that see the rows as
     -- they were locked
-    FOR g IN EXECUTE format(
-        'WITH rows AS (
-             SELECT r.tableoid AS toid, r.ctid AS tid, d.duty, a.anon, (%s) AS refd, (%s) AS held
-               FROM %s
-               CROSS JOIN LATERAL (SELECT %s AS duty) d
-               CROSS JOIN LATERAL (SELECT %s AS anon) a
-              WHERE %s
-                FOR UPDATE OF r
-         )
-         SELECT CASE WHEN held THEN ''kept_held''
-                     WHEN coalesce(duty > CURRENT_DATE, false) THEN ''kept_duty''
-                     WHEN anon IS NOT NULL THEN ''anonymize''
-                     WHEN refd THEN ''kept_ref''
-                     ELSE ''delete'' END AS what,
-                anon, count(*) AS n, max(duty) AS until, array_agg(tid) AS tids, array_agg(toid) AS oids
-           FROM rows GROUP BY 1, 2',
-        refd, other_held, from_sql, duty, anon, subj)
-      USING subject_key LOOP
+    FOR g IN SELECT * FROM privacy._query(q ->> 'main', subject_key)
+                        AS m(what text, anon text, n bigint, until date, tids tid[], oids oid[]) LOOP
         IF g.what = 'kept_held' THEN
             kept_held := kept_held + g.n;
         ELSIF g.what = 'kept_duty' THEN
@@ -4525,9 +4592,7 @@ BEGIN
         ELSIF g.what = 'kept_ref' THEN
             kept_ref := kept_ref + g.n;
         ELSIF g.what = 'anonymize' AND g.anon <> 'done' THEN
-            n_anon := n_anon + privacy._act_as_owner(tbl,
-                format('UPDATE %s t SET %s WHERE t.ctid = ANY ($1) AND (t.tableoid, t.ctid) IN (SELECT * FROM unnest($2, $1))',
-                       tbl, anon_rules ->> g.anon), g.tids, g.oids);
+            n_anon := n_anon + privacy._act_as_owner(tbl, q -> 'anonymize' ->> g.anon, g.tids, g.oids);
         ELSIF g.what = 'delete' THEN
             del_tids := g.tids;
             del_oids := g.oids;
@@ -4538,15 +4603,8 @@ BEGIN
     -- the referencing row stays (kept, or another subject's): repeat until
     -- no such row is left in what is to be deleted.
     WHILE selfref IS NOT NULL AND del_tids IS NOT NULL LOOP
-        EXECUTE format(
-            'SELECT array_agg(r.ctid), array_agg(r.tableoid)
-               FROM %s r
-              WHERE (r.tableoid, r.ctid) IN (SELECT o, t FROM unnest($2, $1) u(o, t))
-                AND EXISTS (SELECT 1 FROM %s x
-                             WHERE (%s)
-                               AND (x.tableoid, x.ctid) NOT IN (SELECT o, t FROM unnest($2, $1) u(o, t)))',
-            tbl, tbl, selfref)
-          INTO moved, moved_oids USING del_tids, del_oids;
+        SELECT m.tids, m.oids INTO moved, moved_oids
+          FROM privacy._query(selfref, del_tids, del_oids) AS m(tids tid[], oids oid[]);
         EXIT WHEN moved IS NULL;
         kept_ref := kept_ref + cardinality(moved);
         SELECT array_agg(t), array_agg(o) INTO del_tids, del_oids
@@ -4554,12 +4612,15 @@ BEGIN
          WHERE (o, t) NOT IN (SELECT mo, mt FROM unnest(moved_oids, moved) m(mo, mt));
     END LOOP;
     IF del_tids IS NOT NULL THEN
-        n_del := privacy._act_as_owner(tbl,
-            format('DELETE FROM %s t WHERE t.ctid = ANY ($1) AND (t.tableoid, t.ctid) IN (SELECT * FROM unnest($2, $1))',
-                   tbl), del_tids, del_oids);
+        n_del := privacy._act_as_owner(tbl, q ->> 'delete', del_tids, del_oids);
     END IF;
 
-    RETURN jsonb_build_object(
+    changed := n_del + n_anon;
+    kept := kept_duty + kept_ref + kept_held;
+    erasable_from := CASE WHEN kept_duty > 0 AND kept_until <> 'infinity' THEN kept_until END;
+    -- kept with no date: a period not started, a reference, a hold
+    kept_for_now := kept_ref > 0 OR kept_held > 0 OR (kept_duty > 0 AND kept_until = 'infinity');
+    result := jsonb_build_object(
         'table', tbl::text, 'deleted', n_del, 'anonymized', n_anon,
         'kept', CASE WHEN kept_duty > 0 THEN jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
                     'rows', kept_duty, 'why', 'a retention duty (minimum keep period) has not ended',
@@ -4575,7 +4636,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@._erase_table(regclass, text, text) IS
-'Erase a subject''s rows of one table, keeping what a retention duty or a reference keeps; returns the counts';
+'Erase a subject''s rows of one table, keeping what a retention duty or a reference keeps; returns what happened and the counts';
 
 CREATE FUNCTION @extschema@.erase_subject(subject_type text, subject_key text, reason text,
                                           dry_run boolean DEFAULT false, request_id bigint DEFAULT NULL)
@@ -4587,9 +4648,11 @@ AS $$
 DECLARE
     k text := privacy._subject_key(subject_type, subject_key);
     keytype regtype;
-    t record;
+    prog jsonb;
+    counts bigint[];
+    tbl regclass;
     res jsonb := '[]';
-    one jsonb;
+    one record;
     changed bigint := 0;
     kept bigint := 0;
     until date;
@@ -4609,7 +4672,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example: art. 17(1)(a), no longer needed; art. 17(1)(b), consent withdrawn.';
     END IF;
-    SELECT nullif(array_to_string(privacy._active_holds(subject_type, k), ', '), '') INTO holds;
+    SELECT nullif(array_to_string(privacy._active_holds(subject_type, k, true), ', '), '') INTO holds;
     IF holds IS NOT NULL THEN
         RAISE EXCEPTION 'subject is under a legal hold'
             USING ERRCODE = 'object_in_use',
@@ -4618,6 +4681,7 @@ BEGIN
     END IF;
     SELECT privacy._column_type(s.root_table, s.key_column) INTO keytype
       FROM privacy.subject_type s WHERE s.name = erase_subject.subject_type;
+    prog := privacy._erase_program(subject_type);
 
     -- everything in one block, undone for a dry run
     BEGIN
@@ -4625,19 +4689,21 @@ BEGIN
         -- meanwhile then waits for the erasure, and fails on its foreign
         -- key once the parent is gone, instead of being missed by a table
         -- erased before it was committed.
-        FOR t IN SELECT * FROM privacy._subject_tables(subject_type) ORDER BY ord DESC LOOP
-            EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s r WHERE %s FOR UPDATE OF r) l',
-                           t.relid, privacy._subject_where(t.relid, subject_type))
-              USING k;
-        END LOOP;
-        FOR t IN SELECT * FROM privacy._subject_tables(subject_type) ORDER BY ord LOOP
-            one := privacy._erase_table(t.relid, subject_type, k);
-            res := res || jsonb_build_array(one);
-            changed := changed + (one ->> 'deleted')::bigint + (one ->> 'anonymized')::bigint;
-            kept := kept + coalesce((SELECT sum((e ->> 'rows')::bigint) FROM jsonb_array_elements(one -> 'kept') e), 0);
-            forever := forever OR EXISTS (SELECT FROM jsonb_array_elements(one -> 'kept') e
-                                           WHERE e ? 'note' OR NOT e ? 'erasable_from');
-            until := GREATEST(until, (SELECT max((e ->> 'erasable_from')::date) FROM jsonb_array_elements(one -> 'kept') e));
+        SELECT l.n INTO counts FROM privacy._query(prog ->> 'lock', k) AS l(n bigint[]);
+        FOR i IN REVERSE jsonb_array_length(prog -> 'tables') .. 1 LOOP
+            tbl := (prog -> 'tables' ->> (i - 1))::oid;
+            IF counts[i] = 0 THEN
+                -- none of the subject's rows here: nothing to do
+                res := res || jsonb_build_array(jsonb_build_object(
+                    'table', tbl::text, 'deleted', 0, 'anonymized', 0, 'kept', '[]'::jsonb));
+                CONTINUE;
+            END IF;
+            one := privacy._erase_table(tbl, subject_type, k);
+            res := res || jsonb_build_array(one.result);
+            changed := changed + one.changed;
+            kept := kept + one.kept;
+            forever := forever OR one.kept_for_now;
+            until := GREATEST(until, one.erasable_from);
         END LOOP;
         IF dry_run THEN
             RAISE EXCEPTION USING ERRCODE = 'PPD02';
@@ -4653,11 +4719,18 @@ BEGIN
     END IF;
 
     -- what is kept is restricted until the last duty ends (or until
-    -- lifted); the restriction of an earlier erasure gives way to it
-    UPDATE privacy.restriction r SET lifted_at = pg_catalog.now(), lifted_by = privacy._calling_role()::name
-     WHERE r.subject_type = erase_subject.subject_type AND r.subject_key = k AND r.lifted_at IS NULL
-       AND r.reason = 'erasure requested; kept only as long as the law demands'
-       AND (kept = 0 OR r.restricted_until IS DISTINCT FROM CASE WHEN forever THEN NULL ELSE until END);
+    -- lifted); the restriction of an earlier erasure gives way to it.
+    -- (Any statement on the catalog, even one changing nothing, makes
+    -- every backend drop what it built from the catalogs: check first.)
+    IF EXISTS (SELECT FROM privacy.restriction r
+                WHERE r.subject_type = erase_subject.subject_type AND r.subject_key = k AND r.lifted_at IS NULL
+                  AND r.reason = 'erasure requested; kept only as long as the law demands'
+                  AND (kept = 0 OR r.restricted_until IS DISTINCT FROM CASE WHEN forever THEN NULL ELSE until END)) THEN
+        UPDATE privacy.restriction r SET lifted_at = pg_catalog.now(), lifted_by = privacy._calling_role()::name
+         WHERE r.subject_type = erase_subject.subject_type AND r.subject_key = k AND r.lifted_at IS NULL
+           AND r.reason = 'erasure requested; kept only as long as the law demands'
+           AND (kept = 0 OR r.restricted_until IS DISTINCT FROM CASE WHEN forever THEN NULL ELSE until END);
+    END IF;
     IF kept > 0 THEN
         restriction := privacy.restrict_subject(subject_type, k,
                                                 'erasure requested; kept only as long as the law demands',
@@ -4692,6 +4765,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@._close_subject_request(bigint, text, text, text, jsonb),
     @extschema@._subject_tables(text),
     @extschema@._erase_sql(regclass, text),
+    @extschema@._erase_program(text),
     @extschema@._erase_table(regclass, text, text),
     @extschema@.erase_subject(text, text, text, boolean, bigint)
 FROM PUBLIC;

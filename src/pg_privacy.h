@@ -33,7 +33,6 @@ extern Oid	privacy_schema_oid(void);
  * through and the BSN update guard lets BSNs be blanked.
  */
 extern int	privacy_internal_depth;
-extern bool privacy_internal_folded;	/* a policy was folded meanwhile */
 extern void privacy_spi_connect(void);
 extern void privacy_spi_finish(void);
 
@@ -76,6 +75,12 @@ extern bool privacy_column_masked_for(Oid relid, AttrNumber attnum, Oid roleid);
 
 /* retention and rights support (retention.c) */
 extern void privacy_retention_init(void);
+
+/* kept plans of the statements the extension builds (plans.c) */
+struct _SPI_plan;
+extern struct _SPI_plan *privacy_kept_plan(const char *sql, int nargs,
+										   Oid *argtypes, void **handle);
+extern void privacy_kept_plan_release(struct _SPI_plan *plan, void *handle);
 
 /* hooks (hooks.c) */
 extern void privacy_hooks_init(void);

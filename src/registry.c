@@ -449,11 +449,13 @@ privacy_scope_support(PG_FUNCTION_ARGS)
 	if (req->root != NULL)
 		req->root->glob->dependsOnRole = true;
 
-	if (privacy_internal_depth > 0 && list_length(f->args) == 1)
-	{
-		privacy_internal_folded = true;
-		PG_RETURN_POINTER(makeBoolConst(true, false));
-	}
+	/*
+	 * Acting as a table's owner, the functions let every row through when
+	 * they run; folded, the plan would do so for the owner's own queries
+	 * too, so it is left as a call.
+	 */
+	if (privacy_internal_depth > 0)
+		PG_RETURN_POINTER(NULL);
 	e = scope_lookup(TextDatumGetCString(kind->constvalue));
 	if (list_length(f->args) == 1)
 		PG_RETURN_POINTER(makeBoolConst(e->all, false));
@@ -675,10 +677,7 @@ privacy_restriction_support(PG_FUNCTION_ARGS)
 	if (req->root != NULL)
 		req->root->glob->dependsOnRole = true;
 	if (privacy_internal_depth > 0)
-	{
-		privacy_internal_folded = true;
-		PG_RETURN_POINTER(makeBoolConst(true, false));
-	}
+		PG_RETURN_POINTER(NULL);	/* as in privacy_scope_support */
 	PG_RETURN_POINTER(makeBoolConst(restriction_lookup(TextDatumGetCString(st->constvalue))->all,
 									false));
 }

@@ -55,8 +55,6 @@ PG_FUNCTION_INFO_V1(privacy_base_type);
 PG_FUNCTION_INFO_V1(privacy_sql_cache_get);
 PG_FUNCTION_INFO_V1(privacy_sql_cache_put);
 
-bool		privacy_internal_folded = false;
-
 int			privacy_internal_depth = 0;
 
 typedef struct ExprCheck
@@ -529,9 +527,21 @@ privacy_act_as_owner(PG_FUNCTION_ARGS)
 	privacy_internal_depth++;
 	PG_TRY();
 	{
+		SPIPlanPtr	plan;
+		void	   *handle = NULL;
+
 		privacy_spi_connect();
-		if (SPI_execute_with_args(sql, 2, argtypes, values, nulls, false, 0) < 0)
-			elog(ERROR, "could not run a statement of the purge");
+		plan = privacy_kept_plan(sql, 2, argtypes, &handle);
+		PG_TRY();
+		{
+			if (SPI_execute_plan(plan, values, nulls, false, 0) < 0)
+				elog(ERROR, "could not run a statement of the purge");
+		}
+		PG_FINALLY();
+		{
+			privacy_kept_plan_release(plan, handle);
+		}
+		PG_END_TRY();
 		processed = SPI_processed;
 		privacy_spi_finish();
 	}
@@ -540,11 +550,6 @@ privacy_act_as_owner(PG_FUNCTION_ARGS)
 		privacy_internal_depth--;
 		AtEOXact_GUC(false, save_nestlevel);
 		SetUserIdAndSecContext(save_userid, save_sec);
-		if (privacy_internal_depth == 0 && privacy_internal_folded)
-		{
-			privacy_internal_folded = false;
-			ResetPlanCache();
-		}
 	}
 	PG_END_TRY();
 	PG_RETURN_INT64((int64) processed);
