@@ -602,21 +602,8 @@ COMMENT ON FUNCTION @extschema@._calling_role_is_admin() IS
 
 CREATE FUNCTION @extschema@._column_type(tbl regclass, col name)
 RETURNS regtype
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    t regtype;
-BEGIN
-    SELECT atttypid INTO t FROM pg_attribute
-     WHERE attrelid = tbl AND attname = col AND attnum > 0 AND NOT attisdropped;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'column "%" of relation "%" does not exist', col, tbl
-            USING ERRCODE = 'undefined_column';
-    END IF;
-    RETURN t;
-END
-$$;
+AS 'MODULE_PATHNAME', 'privacy_column_type'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._column_type(regclass, name) IS
 'Type of a column, or an undefined_column error';
 
@@ -1778,7 +1765,7 @@ LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@._require_top_level(text) IS
 'Raise inside a transaction block (for procedures that commit)';
 
-CREATE FUNCTION @extschema@._act_as_owner(tbl regclass, sql text, tids tid[], oids oid[])
+CREATE FUNCTION @extschema@._act_as_owner(tbl regclass, sql text, VARIADIC args "any")
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'privacy_act_as_owner'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
@@ -1796,8 +1783,8 @@ LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@._sql_cache_put(text, text) IS
 'Keep SQL this backend built under a key';
 
-COMMENT ON FUNCTION @extschema@._act_as_owner(regclass, text, tid[], oid[]) IS
-'Run a statement of the purge or an erasure on the given tuples as the table''s owner, so that its triggers run with the owner''s rights';
+COMMENT ON FUNCTION @extschema@._act_as_owner(regclass, text, "any") IS
+'Run a statement of the purge or an erasure (on the given tuples, or a subject''s rows) as the table''s owner, so that its triggers run with the owner''s rights';
 
 CREATE FUNCTION @extschema@._query(sql text, VARIADIC args "any")
 RETURNS SETOF record
@@ -2556,7 +2543,6 @@ COMMENT ON VIEW @extschema@.legal_holds IS
 CREATE FUNCTION @extschema@._active_holds(subject_type text, subject_key text, canonical boolean DEFAULT false)
 RETURNS bigint[]
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     typ regtype;
@@ -3269,7 +3255,7 @@ COMMENT ON FUNCTION @extschema@.unschedule_purge(text) IS
 REVOKE EXECUTE ON FUNCTION
     @extschema@._check_expression(text, text, text, regrole),
     @extschema@._require_top_level(text),
-    @extschema@._act_as_owner(regclass, text, tid[], oid[]),
+    @extschema@._act_as_owner(regclass, text, "any"),
     @extschema@._query(text, "any"),
     @extschema@._sql_cache_get(text),
     @extschema@._sql_cache_put(text, text),
@@ -3452,12 +3438,18 @@ REVOKE ALL ON @extschema@.purpose, @extschema@.table_purpose, @extschema@.consen
               @extschema@.recipient, @extschema@.disclosure, @extschema@.notification,
               @extschema@.request FROM PUBLIC;
 
+-- The internal helpers of the rights functions below (_subject_key,
+-- _active_holds, _calling_role_is_officer, _notify_recipients and the
+-- erasure's) have no SET clause: only the extension's security definer
+-- functions call them (EXECUTE is revoked from PUBLIC), and those pin
+-- search_path = pg_catalog, @extschema@, pg_temp already; a SET clause
+-- would switch the setting at every call of an erasure.
+
 -- A subject key as the catalogs store it: the text of the typed key, so
 -- that '017' and '17' name the same candidate.
 CREATE FUNCTION @extschema@._subject_key(subject_type text, subject_key text)
 RETURNS text
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     keytype regtype;
@@ -3683,7 +3675,6 @@ COMMENT ON FUNCTION @extschema@.record_disclosure(text, text, text, text[], time
 CREATE FUNCTION @extschema@._notify_recipients(subject_type text, subject_key text, event text, details jsonb)
 RETURNS integer
 LANGUAGE plpgsql
-SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     n integer;
@@ -4094,7 +4085,6 @@ COMMENT ON FUNCTION @extschema@.processing_register_markdown() IS
 CREATE FUNCTION @extschema@._calling_role_is_officer()
 RETURNS boolean
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 BEGIN
     RETURN pg_has_role(privacy._calling_role(),
@@ -4421,7 +4411,6 @@ COMMENT ON FUNCTION @extschema@._subject_tables(text) IS
 CREATE FUNCTION @extschema@._erase_sql(tbl regclass, subject_type text)
 RETURNS jsonb
 LANGUAGE plpgsql
-SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     cache_key text := format('erase:%s:%s', tbl::oid, subject_type);
@@ -4516,6 +4505,8 @@ BEGIN
             tbl, tbl, selfref) END,
         'delete', format('DELETE FROM %s t WHERE t.ctid = ANY ($1) AND (t.tableoid, t.ctid) IN (SELECT * FROM unnest($2, $1))',
                          tbl),
+        'simple', duty = 'NULL::date' AND anon = 'NULL::text' AND refd = 'false' AND selfref IS NULL
+                  AND other_held = 'false',
         'anonymize', (SELECT coalesce(jsonb_object_agg(x.key, format(
                           'UPDATE %s t SET %s WHERE t.ctid = ANY ($1) AND (t.tableoid, t.ctid) IN (SELECT * FROM unnest($2, $1))',
                           tbl, x.value)), '{}')
@@ -4528,13 +4519,14 @@ COMMENT ON FUNCTION @extschema@._erase_sql(regclass, text) IS
 'The SQL pieces an erasure runs on one table of a subject type';
 
 -- What an erasure of a subject type runs, kept in the backend's SQL cache:
--- its tables parents first (erasure runs them the other way round), and
--- one statement that locks the subject's rows in all of them, parents
--- first, returning how many each has.
+-- its tables parents first (erasure runs them the other way round); one
+-- statement that locks the subject's rows in all of them, parents first,
+-- returning how many each has; and for the tables where nothing can be
+-- kept (no retention duty or anonymization, no references to them, no
+-- other subject type), a plain DELETE of the subject's rows.
 CREATE FUNCTION @extschema@._erase_program(subject_type text)
 RETURNS jsonb
 LANGUAGE plpgsql
-SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     cache_key text := 'erase_program:' || subject_type;
@@ -4545,6 +4537,10 @@ BEGIN
     END IF;
     SELECT jsonb_build_object(
                'tables', coalesce(jsonb_agg(t.relid::oid ORDER BY t.ord DESC), '[]'),
+               'direct', coalesce(jsonb_object_agg(t.relid::oid, format('DELETE FROM %s r WHERE %s',
+                                      t.relid, privacy._subject_where(t.relid, _erase_program.subject_type)))
+                                  FILTER (WHERE (privacy._erase_sql(t.relid, _erase_program.subject_type) ->> 'simple')::boolean),
+                                  '{}'),
                'lock', 'SELECT ARRAY[' || coalesce(string_agg(format(
                    '(SELECT count(*) FROM (SELECT 1 FROM %s r WHERE %s FOR UPDATE OF r) l)',
                    t.relid, privacy._subject_where(t.relid, _erase_program.subject_type)), ', ' ORDER BY t.ord DESC),
@@ -4562,7 +4558,6 @@ CREATE FUNCTION @extschema@._erase_table(tbl regclass, subject_type text, subjec
                                          OUT result jsonb, OUT changed bigint, OUT kept bigint,
                                          OUT erasable_from date, OUT kept_for_now boolean)
 LANGUAGE plpgsql
-SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
     q jsonb := privacy._erase_sql(tbl, subject_type);
@@ -4650,8 +4645,10 @@ DECLARE
     keytype regtype;
     prog jsonb;
     counts bigint[];
+    n bigint;
     tbl regclass;
     res jsonb := '[]';
+    audited jsonb := '[]';   -- res with counts of kept rows
     one record;
     changed bigint := 0;
     kept bigint := 0;
@@ -4692,14 +4689,20 @@ BEGIN
         SELECT l.n INTO counts FROM privacy._query(prog ->> 'lock', k) AS l(n bigint[]);
         FOR i IN REVERSE jsonb_array_length(prog -> 'tables') .. 1 LOOP
             tbl := (prog -> 'tables' ->> (i - 1))::oid;
-            IF counts[i] = 0 THEN
-                -- none of the subject's rows here: nothing to do
+            IF counts[i] = 0 OR prog -> 'direct' ? tbl::oid::text THEN
+                -- none of the subject's rows here, or none that could be kept
+                n := CASE WHEN counts[i] = 0 THEN 0
+                          ELSE privacy._act_as_owner(tbl, prog -> 'direct' ->> tbl::oid::text, k) END;
+                changed := changed + n;
                 res := res || jsonb_build_array(jsonb_build_object(
-                    'table', tbl::text, 'deleted', 0, 'anonymized', 0, 'kept', '[]'::jsonb));
+                    'table', tbl::text, 'deleted', n, 'anonymized', 0, 'kept', '[]'::jsonb));
+                audited := audited || jsonb_build_array(jsonb_build_object(
+                    'table', tbl::text, 'deleted', n, 'anonymized', 0, 'kept', 0));
                 CONTINUE;
             END IF;
             one := privacy._erase_table(tbl, subject_type, k);
             res := res || jsonb_build_array(one.result);
+            audited := audited || jsonb_build_array(one.result - 'kept' || jsonb_build_object('kept', one.kept));
             changed := changed + one.changed;
             kept := kept + one.kept;
             forever := forever OR one.kept_for_now;
@@ -4744,10 +4747,7 @@ BEGIN
     PERFORM privacy.audit_append('rights.erase', subject_type, subject_type,
                                  CASE WHEN keytype = 'privacy.bsn'::regtype THEN NULL ELSE k END,
                                  jsonb_build_object('reason', reason, 'request', request_id,
-                                                    'tables', (SELECT jsonb_agg(e - 'kept' || jsonb_build_object(
-                                                                  'kept', (SELECT coalesce(sum((x ->> 'rows')::bigint), 0)
-                                                                             FROM jsonb_array_elements(e -> 'kept') x)))
-                                                                 FROM jsonb_array_elements(res) e)));
+                                                    'tables', audited));
     IF request_id IS NOT NULL THEN
         PERFORM privacy._close_subject_request(request_id, subject_type, k, 'erasure', summary);
     END IF;

@@ -81,6 +81,7 @@ struct _SPI_plan;
 extern struct _SPI_plan *privacy_kept_plan(const char *sql, int nargs,
 										   Oid *argtypes, void **handle);
 extern void privacy_kept_plan_release(struct _SPI_plan *plan, void *handle);
+extern int	privacy_push_extension_path(void);
 
 /* hooks (hooks.c) */
 extern void privacy_hooks_init(void);

@@ -178,6 +178,30 @@ privacy_kept_plan_release(SPIPlanPtr plan, void *handle)
 }
 
 /*
+ * privacy_push_extension_path: name objects as the extension's own
+ * functions do, pg_catalog and then the extension's schema (whose objects
+ * only the extension owner creates), for the statements built by those
+ * functions.  Returns the GUC nest level to close with AtEOXact_GUC, or 0
+ * when the path was already so.
+ */
+int
+privacy_push_extension_path(void)
+{
+	char	   *want = psprintf("pg_catalog, %s, pg_temp",
+								quote_identifier(get_namespace_name(privacy_schema_oid())));
+	int			level = 0;
+
+	if (strcmp(namespace_search_path, want) != 0)
+	{
+		level = NewGUCNestLevel();
+		(void) set_config_option("search_path", want, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+	pfree(want);
+	return level;
+}
+
+/*
  * privacy._query(sql, VARIADIC args "any"): the rows of a statement the
  * extension built, run with a kept plan; the caller names the columns and
  * their types, which must be the statement's.  Internal: only the
@@ -194,8 +218,7 @@ privacy_query(PG_FUNCTION_ARGS)
 	char		nulls[KEPT_PLANS_MAX_ARGS];
 	SPIPlanPtr	plan;
 	void	   *handle = NULL;
-	char	   *want;
-	int			guc_level = 0;
+	int			guc_level;
 	int			i;
 
 	if (PG_ARGISNULL(0))
@@ -227,18 +250,12 @@ privacy_query(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 
 	/*
-	 * The statements name the extension's types and functions as its own
-	 * functions see them: pg_catalog, then the extension's schema.
+	 * Connected to SPI directly: the path is pinned to the extension's here
+	 * (its own functions, the callers, have it already).
 	 */
-	privacy_spi_connect();
-	want = psprintf("pg_catalog, %s, pg_temp",
-					quote_identifier(get_namespace_name(privacy_schema_oid())));
-	if (strcmp(namespace_search_path, want) != 0)
-	{
-		guc_level = NewGUCNestLevel();
-		(void) set_config_option("search_path", want, PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	guc_level = privacy_push_extension_path();
 	plan = privacy_kept_plan(sql, nargs, argtypes, &handle);
 	PG_TRY();
 	{
@@ -299,6 +316,6 @@ privacy_query(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	if (guc_level > 0)
 		AtEOXact_GUC(true, guc_level);
-	privacy_spi_finish();
+	SPI_finish();
 	return (Datum) 0;
 }

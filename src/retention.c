@@ -52,6 +52,7 @@ PG_FUNCTION_INFO_V1(privacy_require_top_level);
 PG_FUNCTION_INFO_V1(privacy_act_as_owner);
 PG_FUNCTION_INFO_V1(privacy_type_involves_bsn_sql);
 PG_FUNCTION_INFO_V1(privacy_base_type);
+PG_FUNCTION_INFO_V1(privacy_column_type);
 PG_FUNCTION_INFO_V1(privacy_sql_cache_get);
 PG_FUNCTION_INFO_V1(privacy_sql_cache_put);
 
@@ -478,40 +479,55 @@ privacy_require_top_level(PG_FUNCTION_ARGS)
 }
 
 /*
- * privacy._act_as_owner(tbl, sql, tids, oids): run a statement the purge or
- * an erasure built ($1 the tuple ids, $2 their table oids) as the owner of
- * the table, as PostgreSQL runs maintenance commands: the table's triggers
- * then run with the owner's rights, not the extension owner's, and cannot
- * change the session.  The extension's own row policies let every row
- * through meanwhile (the rows were chosen by the rules); other policies of
- * the table still apply to its owner.  When a plan made meanwhile folded
- * one of those policies (a trigger's query), every cached plan is thrown
- * away afterwards, so that none of them serves a later query.  Returns the
- * number of rows processed.
+ * privacy._act_as_owner(tbl, sql, VARIADIC args): run a statement the purge
+ * or an erasure built (its parameters the tuple ids and their table oids,
+ * or a subject key) as the owner of the table, as PostgreSQL runs
+ * maintenance commands: the table's triggers then run with the owner's
+ * rights, not the extension owner's, and cannot change the session.  The
+ * extension's own row policies let every row through meanwhile (the rows
+ * were chosen by the rules); other policies of the table still apply to its
+ * owner.  The statement runs with a kept plan (plans.c), in which the
+ * extension's policies stay calls: they let every row through only while
+ * the extension acts.  Returns the number of rows processed; nothing is run
+ * when the first parameter is NULL.
  */
 Datum
 privacy_act_as_owner(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
 	char	   *sql;
-	Datum		values[2];
-	char		nulls[2];
-	Oid			argtypes[2] = {TIDARRAYOID, OIDARRAYOID};
+	int			nargs = PG_NARGS() - 2;
+	Datum		values[8];
+	char		nulls[8];
+	Oid			argtypes[8];
 	HeapTuple	tup;
 	Oid			owner;
 	Oid			save_userid;
 	int			save_sec;
 	int			save_nestlevel;
 	uint64		processed = 0;
+	int			i;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || nargs < 1 || PG_ARGISNULL(2))
 		PG_RETURN_INT64(0);
+	if (nargs > lengthof(values) || get_fn_expr_variadic(fcinfo->flinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_TOO_MANY_ARGUMENTS),
+				 errmsg("the parameters must be passed one by one, at most %d",
+						(int) lengthof(values))));
 	relid = PG_GETARG_OID(0);
 	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	values[0] = PG_GETARG_DATUM(2);
-	values[1] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-	nulls[0] = ' ';
-	nulls[1] = PG_ARGISNULL(3) ? 'n' : ' ';
+	for (i = 0; i < nargs; i++)
+	{
+		argtypes[i] = get_fn_expr_argtype(fcinfo->flinfo, i + 2);
+		if (!OidIsValid(argtypes[i]) || argtypes[i] == UNKNOWNOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDETERMINATE_DATATYPE),
+					 errmsg("parameter %d of the statement has no type", i + 1),
+					 errhint("Cast the parameter to its type.")));
+		values[i] = PG_ARGISNULL(i + 2) ? (Datum) 0 : PG_GETARG_DATUM(i + 2);
+		nulls[i] = PG_ARGISNULL(i + 2) ? 'n' : ' ';
+	}
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tup))
 		ereport(ERROR,
@@ -530,12 +546,23 @@ privacy_act_as_owner(PG_FUNCTION_ARGS)
 		SPIPlanPtr	plan;
 		void	   *handle = NULL;
 
-		privacy_spi_connect();
-		plan = privacy_kept_plan(sql, 2, argtypes, &handle);
+		/*
+		 * The path is pinned to the extension's; it and the owner's
+		 * settings are gone with save_nestlevel at the end.
+		 */
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		(void) privacy_push_extension_path();
+		plan = privacy_kept_plan(sql, nargs, argtypes, &handle);
 		PG_TRY();
 		{
-			if (SPI_execute_plan(plan, values, nulls, false, 0) < 0)
-				elog(ERROR, "could not run a statement of the purge");
+			int			rc = SPI_execute_plan(plan, values, nulls, false, 0);
+
+			if (rc < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("could not run the statement: %s",
+								SPI_result_code_string(rc))));
 		}
 		PG_FINALLY();
 		{
@@ -543,7 +570,7 @@ privacy_act_as_owner(PG_FUNCTION_ARGS)
 		}
 		PG_END_TRY();
 		processed = SPI_processed;
-		privacy_spi_finish();
+		SPI_finish();
 	}
 	PG_FINALLY();
 	{
@@ -567,6 +594,27 @@ privacy_type_involves_bsn_sql(PG_FUNCTION_ARGS)
 	if (!SearchSysCacheExists1(TYPEOID, ObjectIdGetDatum(typid)))
 		PG_RETURN_NULL();
 	PG_RETURN_BOOL(privacy_type_involves_bsn(typid));
+}
+
+/*
+ * privacy._column_type(tbl, col): the type of a column of a table, or an
+ * undefined_column error.
+ */
+Datum
+privacy_column_type(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Name		col = PG_GETARG_NAME(1);
+	AttrNumber	attnum = get_attnum(relid, NameStr(*col));
+
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						NameStr(*col),
+						DatumGetCString(DirectFunctionCall1(regclassout,
+															ObjectIdGetDatum(relid))))));
+	PG_RETURN_OID(get_atttype(relid, attnum));
 }
 
 /*
