@@ -4080,17 +4080,18 @@ $$;
 COMMENT ON FUNCTION @extschema@.processing_register_markdown() IS
 'The record of processing activities (AVG art. 30) as a Markdown document';
 
--- (PL/pgSQL, not SQL: a SQL function with a SET clause is planned again
--- at every call.)
+-- (PL/pgSQL without a SET clause, its names qualified: a SQL function with
+-- a SET clause is planned again at every call.)
 CREATE FUNCTION @extschema@._calling_role_is_officer()
 RETURNS boolean
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
-    RETURN pg_has_role(privacy._calling_role(),
-                       coalesce(nullif(current_setting('privacy.officer_role', true), ''), 'privacy_officer'),
-                       'USAGE')
-           OR (SELECT rolsuper FROM pg_roles WHERE oid = privacy._calling_role());
+    RETURN pg_catalog.pg_has_role(@extschema@._calling_role(),
+                                  coalesce(nullif(pg_catalog.current_setting('privacy.officer_role', true), ''),
+                                           'privacy_officer'),
+                                  'USAGE')
+           OR (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) @extschema@._calling_role());
 END
 $$;
 COMMENT ON FUNCTION @extschema@._calling_role_is_officer() IS
@@ -4098,6 +4099,7 @@ COMMENT ON FUNCTION @extschema@._calling_role_is_officer() IS
 
 REVOKE EXECUTE ON FUNCTION
     @extschema@._subject_key(text, text),
+    @extschema@._calling_role_is_officer(),
     @extschema@._subject_where(regclass, text, text),
     @extschema@.define_purpose(text, text, text, text),
     @extschema@.bind_purpose(regclass, text),
