@@ -4400,11 +4400,6 @@ $$;
 COMMENT ON FUNCTION @extschema@._subject_tables(text) IS
 'The registered tables of a subject type in erasure order: referencing tables before referenced ones';
 
--- Erase one subject's rows of one table: rows under a retention duty (a
--- document type's minimum keep period that has not passed, or whose clock
--- has not started) are kept; rows of an anonymizing document type are
--- anonymized; rows that other rows still reference are kept; the rest is
--- deleted.  Returns what happened as JSON.
 -- The SQL an erasure runs on one table of a subject type, kept in the
 -- backend's SQL cache: the FROM clause (subjects joined only where a rule
 -- names them), the subject's condition, the retention duty and
@@ -4525,7 +4520,8 @@ COMMENT ON FUNCTION @extschema@._erase_sql(regclass, text) IS
 -- statement that locks the subject's rows in all of them, parents first,
 -- returning how many each has; and for the tables where nothing can be
 -- kept (no retention duty or anonymization, no references to them, no
--- other subject type), a plain DELETE of the subject's rows.
+-- other subject type) and that hold the subject's key, a plain DELETE of
+-- the subject's rows.
 CREATE FUNCTION @extschema@._erase_program(subject_type text)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -4539,16 +4535,24 @@ BEGIN
     END IF;
     SELECT jsonb_build_object(
                'tables', coalesce(jsonb_agg(t.relid::oid ORDER BY t.ord DESC), '[]'),
-               'direct', coalesce(jsonb_object_agg(t.relid::oid, format('DELETE FROM %s r WHERE %s',
-                                      t.relid, privacy._subject_where(t.relid, _erase_program.subject_type)))
-                                  FILTER (WHERE (privacy._erase_sql(t.relid, _erase_program.subject_type) ->> 'simple')::boolean),
+               'direct', coalesce(jsonb_object_agg(t.relid::oid, format('DELETE FROM %s r WHERE %s', t.relid, d.cond))
+                                  FILTER (WHERE d.cond IS NOT NULL
+                                            AND (privacy._erase_sql(t.relid, _erase_program.subject_type) ->> 'simple')::boolean),
                                   '{}'),
                'lock', 'SELECT ARRAY[' || coalesce(string_agg(format(
                    '(SELECT count(*) FROM (SELECT 1 FROM %s r WHERE %s FOR UPDATE OF r) l)',
                    t.relid, privacy._subject_where(t.relid, _erase_program.subject_type)), ', ' ORDER BY t.ord DESC),
                    '') || ']::bigint[]')
       INTO cached
-      FROM privacy._subject_tables(subject_type) t;
+      FROM privacy._subject_tables(subject_type) t
+      -- the plain delete runs as the table's owner, so its condition reads
+      -- no other table: the key column, or a foreign key to the root's key
+      CROSS JOIN LATERAL (
+          SELECT CASE WHEN p.steps = 0 THEN format('r.%I = $1::%s', p.key_column, p.keytype)
+                      WHEN p.steps = 1 AND p.ref_columns = ARRAY[p.root_key::text]
+                           AND cardinality(p.link_columns) = 1
+                      THEN format('r.%I = $1::%s', p.link_columns[1], p.keytype) END AS cond
+            FROM privacy._subject_path(t.relid, _erase_program.subject_type) p) d;
     PERFORM privacy._sql_cache_put(cache_key, cached::text);
     RETURN cached;
 END
@@ -4556,84 +4560,18 @@ $$;
 COMMENT ON FUNCTION @extschema@._erase_program(text) IS
 'The tables an erasure of a subject type visits and the statement that locks a subject''s rows in them';
 
-CREATE FUNCTION @extschema@._erase_table(tbl regclass, subject_type text, subject_key text,
-                                         OUT result jsonb, OUT changed bigint, OUT kept bigint,
-                                         OUT erasable_from date, OUT kept_for_now boolean)
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    q jsonb := privacy._erase_sql(tbl, subject_type);
-    selfref text := q ->> 'selfref';
-    g record;
-    kept_duty bigint := 0;
-    kept_until date;
-    kept_ref bigint := 0;
-    kept_held bigint := 0;
-    n_del bigint := 0;
-    n_anon bigint := 0;
-    del_tids tid[];
-    del_oids oid[];
-    moved tid[];
-    moved_oids oid[];
-BEGIN
-    -- lock the subject's rows and sort them by what happens to them; then
-    -- act on them as the table's owner, in statements that see the rows as
-    -- they were locked
-    FOR g IN SELECT * FROM privacy._query(q ->> 'main', subject_key)
-                        AS m(what text, anon text, n bigint, until date, tids tid[], oids oid[]) LOOP
-        IF g.what = 'kept_held' THEN
-            kept_held := kept_held + g.n;
-        ELSIF g.what = 'kept_duty' THEN
-            kept_duty := kept_duty + g.n;
-            kept_until := GREATEST(kept_until, g.until);
-        ELSIF g.what = 'kept_ref' THEN
-            kept_ref := kept_ref + g.n;
-        ELSIF g.what = 'anonymize' AND g.anon <> 'done' THEN
-            n_anon := n_anon + privacy._act_as_owner(tbl, q -> 'anonymize' ->> g.anon, g.tids, g.oids);
-        ELSIF g.what = 'delete' THEN
-            del_tids := g.tids;
-            del_oids := g.oids;
-        END IF;
-    END LOOP;
-
-    -- A row of this table that another row of it references stays when
-    -- the referencing row stays (kept, or another subject's): repeat until
-    -- no such row is left in what is to be deleted.
-    WHILE selfref IS NOT NULL AND del_tids IS NOT NULL LOOP
-        SELECT m.tids, m.oids INTO moved, moved_oids
-          FROM privacy._query(selfref, del_tids, del_oids) AS m(tids tid[], oids oid[]);
-        EXIT WHEN moved IS NULL;
-        kept_ref := kept_ref + cardinality(moved);
-        SELECT array_agg(t), array_agg(o) INTO del_tids, del_oids
-          FROM unnest(del_tids, del_oids) u(t, o)
-         WHERE (o, t) NOT IN (SELECT mo, mt FROM unnest(moved_oids, moved) m(mo, mt));
-    END LOOP;
-    IF del_tids IS NOT NULL THEN
-        n_del := privacy._act_as_owner(tbl, q ->> 'delete', del_tids, del_oids);
-    END IF;
-
-    changed := n_del + n_anon;
-    kept := kept_duty + kept_ref + kept_held;
-    erasable_from := CASE WHEN kept_duty > 0 AND kept_until <> 'infinity' THEN kept_until END;
-    -- kept with no date: a period not started, a reference, a hold
-    kept_for_now := kept_ref > 0 OR kept_held > 0 OR (kept_duty > 0 AND kept_until = 'infinity');
-    result := jsonb_build_object(
-        'table', tbl::text, 'deleted', n_del, 'anonymized', n_anon,
-        'kept', CASE WHEN kept_duty > 0 THEN jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
-                    'rows', kept_duty, 'why', 'a retention duty (minimum keep period) has not ended',
-                    'erasable_from', CASE WHEN kept_until <> 'infinity' THEN kept_until END,
-                    'note', CASE WHEN kept_until = 'infinity' THEN 'the period has not started yet' END)))
-                ELSE '[]' END
-             || CASE WHEN kept_ref > 0 THEN jsonb_build_array(jsonb_build_object(
-                    'rows', kept_ref, 'why', 'other rows still reference them'))
-                ELSE '[]' END
-             || CASE WHEN kept_held > 0 THEN jsonb_build_array(jsonb_build_object(
-                    'rows', kept_held, 'why', 'they also belong to another subject under a legal hold'))
-                ELSE '[]' END);
-END
-$$;
-COMMENT ON FUNCTION @extschema@._erase_table(regclass, text, text) IS
-'Erase a subject''s rows of one table, keeping what a retention duty or a reference keeps; returns what happened and the counts';
+-- Erase one subject's rows (src/erasure.c runs the statements of the two
+-- functions above): in each table, rows under a retention duty (a document
+-- type's minimum keep period that has not passed, or whose clock has not
+-- started) are kept; rows of an anonymizing document type are anonymized;
+-- rows that other rows still reference are kept; the rest is deleted.
+CREATE FUNCTION @extschema@._erase_tables(subject_type text, subject_key text,
+                                          OUT result jsonb, OUT audited jsonb, OUT changed bigint,
+                                          OUT kept bigint, OUT erasable_from date, OUT kept_for_now boolean)
+AS 'MODULE_PATHNAME', 'privacy_erase_tables'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@._erase_tables(text, text) IS
+'Lock a subject''s rows and erase them table by table, children first, keeping what a retention duty, a reference or another subject''s hold keeps; returns what happened per table and the totals';
 
 CREATE FUNCTION @extschema@.erase_subject(subject_type text, subject_key text, reason text,
                                           dry_run boolean DEFAULT false, request_id bigint DEFAULT NULL)
@@ -4645,10 +4583,6 @@ AS $$
 DECLARE
     k text := privacy._subject_key(subject_type, subject_key);
     keytype regtype;
-    prog jsonb;
-    counts bigint[];
-    n bigint;
-    tbl regclass;
     res jsonb := '[]';
     audited jsonb := '[]';   -- res with counts of kept rows
     one record;
@@ -4680,36 +4614,17 @@ BEGIN
     END IF;
     SELECT privacy._column_type(s.root_table, s.key_column) INTO keytype
       FROM privacy.subject_type s WHERE s.name = erase_subject.subject_type;
-    prog := privacy._erase_program(subject_type);
 
     -- everything in one block, undone for a dry run
     BEGIN
-        -- Lock the subject's rows parents first: a child row inserted
-        -- meanwhile then waits for the erasure, and fails on its foreign
-        -- key once the parent is gone, instead of being missed by a table
-        -- erased before it was committed.
-        SELECT l.n INTO counts FROM privacy._query(prog ->> 'lock', k) AS l(n bigint[]);
-        FOR i IN REVERSE jsonb_array_length(prog -> 'tables') .. 1 LOOP
-            tbl := (prog -> 'tables' ->> (i - 1))::oid;
-            IF counts[i] = 0 OR prog -> 'direct' ? tbl::oid::text THEN
-                -- none of the subject's rows here, or none that could be kept
-                n := CASE WHEN counts[i] = 0 THEN 0
-                          ELSE privacy._act_as_owner(tbl, prog -> 'direct' ->> tbl::oid::text, k) END;
-                changed := changed + n;
-                res := res || jsonb_build_array(jsonb_build_object(
-                    'table', tbl::text, 'deleted', n, 'anonymized', 0, 'kept', '[]'::jsonb));
-                audited := audited || jsonb_build_array(jsonb_build_object(
-                    'table', tbl::text, 'deleted', n, 'anonymized', 0, 'kept', 0));
-                CONTINUE;
-            END IF;
-            one := privacy._erase_table(tbl, subject_type, k);
-            res := res || jsonb_build_array(one.result);
-            audited := audited || jsonb_build_array(one.result - 'kept' || jsonb_build_object('kept', one.kept));
-            changed := changed + one.changed;
-            kept := kept + one.kept;
-            forever := forever OR one.kept_for_now;
-            until := GREATEST(until, one.erasable_from);
-        END LOOP;
+        -- lock the subject's rows, then erase them children first
+        one := privacy._erase_tables(subject_type, k);
+        res := one.result;
+        audited := one.audited;
+        changed := one.changed;
+        kept := one.kept;
+        until := one.erasable_from;
+        forever := one.kept_for_now;
         IF dry_run THEN
             RAISE EXCEPTION USING ERRCODE = 'PPD02';
         END IF;
@@ -4768,7 +4683,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@._subject_tables(text),
     @extschema@._erase_sql(regclass, text),
     @extschema@._erase_program(text),
-    @extschema@._erase_table(regclass, text, text),
+    @extschema@._erase_tables(text, text),
     @extschema@.erase_subject(text, text, text, boolean, bigint)
 FROM PUBLIC;
 DO $$

@@ -68,6 +68,17 @@ static int	planner_depth = 0;
 static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd_hook = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun_hook = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish_hook = NULL;
+
+/*
+ * How deeply executors are nested right now: incremented while a
+ * statement runs or finishes (its triggers fire then), so that the
+ * statements a trigger runs are one level deeper than the statement that
+ * fired it.  The extension's bypass of its own policies while it acts as a
+ * table's owner holds for exactly one level (privacy_acting_internally).
+ */
+int			privacy_exec_level = 0;
 static emit_log_hook_type prev_emit_log_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
 
@@ -652,11 +663,49 @@ bsn_updates(PlannedStmt *stmt)
 }
 
 static void
+privacy_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+					bool execute_once)
+{
+	privacy_exec_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun_hook)
+			prev_ExecutorRun_hook(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		privacy_exec_level--;
+	}
+	PG_END_TRY();
+}
+
+static void
+privacy_ExecutorFinish(QueryDesc *queryDesc)
+{
+	privacy_exec_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish_hook)
+			prev_ExecutorFinish_hook(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		privacy_exec_level--;
+	}
+	PG_END_TRY();
+}
+
+static void
 privacy_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
+	/* the statement the extension runs as a table's owner starts here */
 	if (queryDesc->operation != CMD_SELECT &&
 		!(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
-		privacy_internal_depth == 0 &&
+		!privacy_acting_internally(0) &&
 		OidIsValid(privacy_bsn_type_oid()) &&
 		!privacy_bsn_authorized())
 	{
@@ -1351,6 +1400,10 @@ privacy_hooks_init(void)
 	ExecutorStart_hook = privacy_ExecutorStart;
 	prev_ExecutorEnd_hook = ExecutorEnd_hook;
 	ExecutorEnd_hook = privacy_ExecutorEnd;
+	prev_ExecutorRun_hook = ExecutorRun_hook;
+	ExecutorRun_hook = privacy_ExecutorRun;
+	prev_ExecutorFinish_hook = ExecutorFinish_hook;
+	ExecutorFinish_hook = privacy_ExecutorFinish;
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = privacy_emit_log;
 	prev_ProcessUtility_hook = ProcessUtility_hook;

@@ -33,6 +33,9 @@ extern Oid	privacy_schema_oid(void);
  * through and the BSN update guard lets BSNs be blanked.
  */
 extern int	privacy_internal_depth;
+extern int	privacy_internal_level; /* executor level where it acts */
+extern int	privacy_exec_level;		/* hooks.c */
+extern bool privacy_acting_internally(int offset);
 extern void privacy_spi_connect(void);
 extern void privacy_spi_finish(void);
 
@@ -75,6 +78,8 @@ extern bool privacy_column_masked_for(Oid relid, AttrNumber attnum, Oid roleid);
 
 /* retention and rights support (retention.c) */
 extern void privacy_retention_init(void);
+extern uint64 privacy_act_as_owner_run(Oid relid, const char *sql, int nargs,
+									   Oid *argtypes, Datum *values, char *nulls);
 
 /* kept plans of the statements the extension builds (plans.c) */
 struct _SPI_plan;
@@ -82,6 +87,8 @@ extern struct _SPI_plan *privacy_kept_plan(const char *sql, int nargs,
 										   Oid *argtypes, void **handle);
 extern void privacy_kept_plan_release(struct _SPI_plan *plan, void *handle);
 extern int	privacy_push_extension_path(void);
+extern uint64 privacy_kept_execute(const char *sql, int nargs, Oid *argtypes,
+								   Datum *values, const char *nulls);
 
 /* hooks (hooks.c) */
 extern void privacy_hooks_init(void);

@@ -178,6 +178,36 @@ privacy_kept_plan_release(SPIPlanPtr plan, void *handle)
 }
 
 /*
+ * privacy_kept_execute: run a statement with its kept plan in the current
+ * SPI connection (read-write, every row); the rows are in SPI_tuptable.
+ * Returns the number of rows processed.
+ */
+uint64
+privacy_kept_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
+					 const char *nulls)
+{
+	void	   *handle = NULL;
+	SPIPlanPtr	plan = privacy_kept_plan(sql, nargs, argtypes, &handle);
+
+	PG_TRY();
+	{
+		int			rc = SPI_execute_plan(plan, values, nulls, false, 0);
+
+		if (rc < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("could not run the statement: %s",
+							SPI_result_code_string(rc))));
+	}
+	PG_FINALLY();
+	{
+		privacy_kept_plan_release(plan, handle);
+	}
+	PG_END_TRY();
+	return SPI_processed;
+}
+
+/*
  * privacy_push_extension_path: name objects as the extension's own
  * functions do, pg_catalog and then the extension's schema (whose objects
  * only the extension owner creates), for the statements built by those
@@ -199,6 +229,63 @@ privacy_push_extension_path(void)
 	}
 	pfree(want);
 	return level;
+}
+
+/*
+ * The rows of a statement go to the caller's tuplestore through this
+ * receiver, which checks at startup (after the plan cache planned the
+ * statement again if it had to) that the rows have the declared types: a
+ * statement's result can change when a table it reads changes.
+ */
+typedef struct CheckedReceiver
+{
+	DestReceiver pub;
+	DestReceiver *inner;
+	TupleDesc	expected;
+} CheckedReceiver;
+
+static void
+checked_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	CheckedReceiver *r = (CheckedReceiver *) self;
+	int			i;
+
+	if (typeinfo->natts != r->expected->natts)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the statement returns other columns than the column definition list names")));
+	for (i = 0; i < typeinfo->natts; i++)
+		if (TupleDescAttr(typeinfo, i)->atttypid != TupleDescAttr(r->expected, i)->atttypid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column %d of the statement is not of the type the column definition list names",
+							i + 1)));
+	r->inner->rStartup(r->inner, operation, typeinfo);
+}
+
+static bool
+checked_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	CheckedReceiver *r = (CheckedReceiver *) self;
+
+	return r->inner->receiveSlot(slot, r->inner);
+}
+
+static void
+checked_shutdown(DestReceiver *self)
+{
+	CheckedReceiver *r = (CheckedReceiver *) self;
+
+	r->inner->rShutdown(r->inner);
+}
+
+static void
+checked_destroy(DestReceiver *self)
+{
+	CheckedReceiver *r = (CheckedReceiver *) self;
+
+	r->inner->rDestroy(r->inner);
+	pfree(r);
 }
 
 /*
@@ -285,10 +372,21 @@ privacy_query(PG_FUNCTION_ARGS)
 						 errmsg("column %d of the statement is not of the type the column definition list names",
 								i + 1)));
 
-		dest = CreateDestReceiver(DestTuplestore);
-		SetTuplestoreDestReceiverParams(dest, rsinfo->setResult,
-										rsinfo->econtext->ecxt_per_query_memory,
-										false, NULL, NULL);
+		{
+			CheckedReceiver *checked = palloc0(sizeof(CheckedReceiver));
+
+			checked->inner = CreateDestReceiver(DestTuplestore);
+			SetTuplestoreDestReceiverParams(checked->inner, rsinfo->setResult,
+											rsinfo->econtext->ecxt_per_query_memory,
+											false, NULL, NULL);
+			checked->expected = expected;
+			checked->pub.receiveSlot = checked_receive;
+			checked->pub.rStartup = checked_startup;
+			checked->pub.rShutdown = checked_shutdown;
+			checked->pub.rDestroy = checked_destroy;
+			checked->pub.mydest = DestTuplestore;
+			dest = (DestReceiver *) checked;
+		}
 		params = makeParamList(nargs);
 		for (i = 0; i < nargs; i++)
 		{

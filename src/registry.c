@@ -401,7 +401,7 @@ privacy_scope_all(PG_FUNCTION_ARGS)
 {
 	char	   *kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	if (privacy_internal_depth > 0)
+	if (privacy_acting_internally(1))
 		PG_RETURN_BOOL(true);
 	PG_RETURN_BOOL(scope_lookup(kind)->all);
 }
@@ -588,7 +588,7 @@ restriction_lookup(const char *subject_type)
 Datum
 privacy_restriction_none(PG_FUNCTION_ARGS)
 {
-	if (privacy_internal_depth > 0)
+	if (privacy_acting_internally(1))
 		PG_RETURN_BOOL(true);
 	PG_RETURN_BOOL(restriction_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)))->all);
 }
@@ -622,7 +622,7 @@ privacy_restricted_values(PG_FUNCTION_ARGS)
 
 	e = restriction_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	memset(&links, 0, sizeof(links));
-	if (!e->all && privacy_internal_depth == 0)
+	if (!e->all && !privacy_acting_internally(1))
 	{
 		Oid			argtypes[3] = {TEXTOID, REGCLASSOID, TEXTARRAYOID};
 		Datum		values[3];

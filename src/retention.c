@@ -58,6 +58,26 @@ PG_FUNCTION_INFO_V1(privacy_sql_cache_put);
 
 int			privacy_internal_depth = 0;
 
+int			privacy_internal_level = -1;
+
+/*
+ * privacy_acting_internally: is the extension acting as a table's owner in
+ * the statement running at offset levels below the one _act_as_owner
+ * started (0: the statement's start; 1: its execution)?  Statements that
+ * the statement's triggers run are deeper, and get no bypass.  Without the
+ * preloaded hooks the levels are unknown, and the bypass holds for
+ * everything _act_as_owner runs.
+ */
+bool
+privacy_acting_internally(int offset)
+{
+	if (privacy_internal_depth == 0)
+		return false;
+	if (!privacy_hooks_active)
+		return true;
+	return privacy_exec_level == privacy_internal_level + offset;
+}
+
 typedef struct ExprCheck
 {
 	const char *what;			/* "condition", "start expression", ... */
@@ -491,43 +511,18 @@ privacy_require_top_level(PG_FUNCTION_ARGS)
  * the extension acts.  Returns the number of rows processed; nothing is run
  * when the first parameter is NULL.
  */
-Datum
-privacy_act_as_owner(PG_FUNCTION_ARGS)
+uint64
+privacy_act_as_owner_run(Oid relid, const char *sql, int nargs, Oid *argtypes,
+						 Datum *values, char *nulls)
 {
-	Oid			relid;
-	char	   *sql;
-	int			nargs = PG_NARGS() - 2;
-	Datum		values[8];
-	char		nulls[8];
-	Oid			argtypes[8];
 	HeapTuple	tup;
 	Oid			owner;
 	Oid			save_userid;
 	int			save_sec;
 	int			save_nestlevel;
+	int			save_level;
 	uint64		processed = 0;
-	int			i;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || nargs < 1 || PG_ARGISNULL(2))
-		PG_RETURN_INT64(0);
-	if (nargs > lengthof(values) || get_fn_expr_variadic(fcinfo->flinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_TOO_MANY_ARGUMENTS),
-				 errmsg("the parameters must be passed one by one, at most %d",
-						(int) lengthof(values))));
-	relid = PG_GETARG_OID(0);
-	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	for (i = 0; i < nargs; i++)
-	{
-		argtypes[i] = get_fn_expr_argtype(fcinfo->flinfo, i + 2);
-		if (!OidIsValid(argtypes[i]) || argtypes[i] == UNKNOWNOID)
-			ereport(ERROR,
-					(errcode(ERRCODE_INDETERMINATE_DATATYPE),
-					 errmsg("parameter %d of the statement has no type", i + 1),
-					 errhint("Cast the parameter to its type.")));
-		values[i] = PG_ARGISNULL(i + 2) ? (Datum) 0 : PG_GETARG_DATUM(i + 2);
-		nulls[i] = PG_ARGISNULL(i + 2) ? 'n' : ' ';
-	}
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tup))
 		ereport(ERROR,
@@ -540,12 +535,11 @@ privacy_act_as_owner(PG_FUNCTION_ARGS)
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	save_nestlevel = NewGUCNestLevel();
+	save_level = privacy_internal_level;
+	privacy_internal_level = privacy_exec_level;
 	privacy_internal_depth++;
 	PG_TRY();
 	{
-		SPIPlanPtr	plan;
-		void	   *handle = NULL;
-
 		/*
 		 * The path is pinned to the extension's; it and the owner's
 		 * settings are gone with save_nestlevel at the end.
@@ -553,33 +547,50 @@ privacy_act_as_owner(PG_FUNCTION_ARGS)
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		(void) privacy_push_extension_path();
-		plan = privacy_kept_plan(sql, nargs, argtypes, &handle);
-		PG_TRY();
-		{
-			int			rc = SPI_execute_plan(plan, values, nulls, false, 0);
-
-			if (rc < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("could not run the statement: %s",
-								SPI_result_code_string(rc))));
-		}
-		PG_FINALLY();
-		{
-			privacy_kept_plan_release(plan, handle);
-		}
-		PG_END_TRY();
-		processed = SPI_processed;
+		processed = privacy_kept_execute(sql, nargs, argtypes, values, nulls);
 		SPI_finish();
 	}
 	PG_FINALLY();
 	{
 		privacy_internal_depth--;
+		privacy_internal_level = save_level;
 		AtEOXact_GUC(false, save_nestlevel);
 		SetUserIdAndSecContext(save_userid, save_sec);
 	}
 	PG_END_TRY();
-	PG_RETURN_INT64((int64) processed);
+	return processed;
+}
+
+Datum
+privacy_act_as_owner(PG_FUNCTION_ARGS)
+{
+	int			nargs = PG_NARGS() - 2;
+	Datum		values[8];
+	char		nulls[8];
+	Oid			argtypes[8];
+	int			i;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || nargs < 1 || PG_ARGISNULL(2))
+		PG_RETURN_INT64(0);
+	if (nargs > lengthof(values) || get_fn_expr_variadic(fcinfo->flinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_TOO_MANY_ARGUMENTS),
+				 errmsg("the parameters must be passed one by one, at most %d",
+						(int) lengthof(values))));
+	for (i = 0; i < nargs; i++)
+	{
+		argtypes[i] = get_fn_expr_argtype(fcinfo->flinfo, i + 2);
+		if (!OidIsValid(argtypes[i]) || argtypes[i] == UNKNOWNOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDETERMINATE_DATATYPE),
+					 errmsg("parameter %d of the statement has no type", i + 1),
+					 errhint("Cast the parameter to its type.")));
+		values[i] = PG_ARGISNULL(i + 2) ? (Datum) 0 : PG_GETARG_DATUM(i + 2);
+		nulls[i] = PG_ARGISNULL(i + 2) ? 'n' : ' ';
+	}
+	PG_RETURN_INT64((int64) privacy_act_as_owner_run(PG_GETARG_OID(0),
+													 text_to_cstring(PG_GETARG_TEXT_PP(1)),
+													 nargs, argtypes, values, nulls));
 }
 
 /*
