@@ -2039,6 +2039,18 @@ $$;
 COMMENT ON FUNCTION @extschema@._subject_path(regclass, text, text) IS
 'How a row of a registered table reaches the root row of a subject type: key column, or foreign-key joins and the link condition';
 
+-- 'ONLY ' when a child of the table (by inheritance, or a partition) is
+-- registered itself: its rows are then its own table's business (its
+-- rules, its duties), and the parent's statements must not reach them.
+CREATE FUNCTION @extschema@._only(tbl regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, @extschema@, pg_temp
+RETURN CASE WHEN EXISTS (SELECT FROM pg_inherits i JOIN privacy.table_subject t ON t.relid = i.inhrelid
+                          WHERE i.inhparent = tbl) THEN 'ONLY ' ELSE '' END;
+COMMENT ON FUNCTION @extschema@._only(regclass) IS
+'ONLY when a child table of the table is registered itself, so that statements on the table leave the child''s rows alone';
+
 CREATE FUNCTION @extschema@._rule_from(tbl regclass, subjects text[] DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql STABLE
@@ -2047,7 +2059,7 @@ AS $$
 DECLARE
     st text;
     pth record;
-    sql text := format('%s AS r', tbl);
+    sql text := format('%s%s AS r', privacy._only(tbl), tbl);
 BEGIN
     FOR st IN SELECT t.subject_type FROM privacy.table_subject t
                WHERE t.relid = tbl AND (subjects IS NULL OR t.subject_type = ANY (subjects))
@@ -2731,11 +2743,11 @@ BEGIN
     -- the rows left are counted apart, and only when holds or references
     -- can leave any.  The caller uses it only while the table has no
     -- triggers of its own.
-    IF p.from_sql = format('%s AS r', p.tbl) THEN
+    IF p.from_sql = format('%s%s AS r', privacy._only(p.tbl), p.tbl) THEN
         direct := format(
             '%s WHERE %s %s AND %s AND %s <= CURRENT_DATE AND NOT (%s) AND NOT (%s)',
-            CASE WHEN p.action = 'delete' THEN format('DELETE FROM %s AS r', p.tbl)
-                 ELSE format('UPDATE %s AS r SET %s', p.tbl, p.set_sql) END,
+            CASE WHEN p.action = 'delete' THEN format('DELETE FROM %s', p.from_sql)
+                 ELSE format('UPDATE %s SET %s', p.from_sql, p.set_sql) END,
             win, p.cond_sql, p.pending_sql, p.expiry_sql, p.held_sql, p.blocked_sql);
         IF p.blocked_sql <> 'false' OR EXISTS (
                SELECT FROM privacy.legal_hold h JOIN privacy.table_subject t ON t.subject_type = h.subject_type
@@ -3263,6 +3275,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@.drop_document_type(text),
     @extschema@.load_retention_preset(text),
     @extschema@._rule_from(regclass, text[]),
+    @extschema@._only(regclass),
     @extschema@._subject_path(regclass, text, text),
     @extschema@._report_text(text, regtype),
     @extschema@._type_involves_bsn(regtype),
@@ -3870,8 +3883,8 @@ BEGIN
                              AND c.subject_type = st.name AND c.subject_key = k AND c.withdrawn_at IS NULL)) THEN
             CONTINUE;
         END IF;
-        parts := parts || format('jsonb_build_object(%L, (SELECT coalesce(jsonb_agg(to_jsonb(r)), ''[]'') FROM %s r WHERE %s))',
-                                 t.relid::text, t.relid, t.cond);
+        parts := parts || format('jsonb_build_object(%L, (SELECT coalesce(jsonb_agg(to_jsonb(r)), ''[]'') FROM %s%s r WHERE %s))',
+                                 t.relid::text, privacy._only(t.relid), t.relid, t.cond);
     END LOOP;
     IF sql IS NULL THEN
         sql := CASE WHEN cardinality(parts) > 0 THEN 'SELECT ' || array_to_string(parts, ' || ')
@@ -4535,13 +4548,15 @@ BEGIN
     END IF;
     SELECT jsonb_build_object(
                'tables', coalesce(jsonb_agg(t.relid::oid ORDER BY t.ord DESC), '[]'),
-               'direct', coalesce(jsonb_object_agg(t.relid::oid, format('DELETE FROM %s r WHERE %s', t.relid, d.cond))
+               'direct', coalesce(jsonb_object_agg(t.relid::oid, format('DELETE FROM %s%s r WHERE %s',
+                                                                              privacy._only(t.relid), t.relid, d.cond))
                                   FILTER (WHERE d.cond IS NOT NULL
                                             AND (privacy._erase_sql(t.relid, _erase_program.subject_type) ->> 'simple')::boolean),
                                   '{}'),
                'lock', 'SELECT ARRAY[' || coalesce(string_agg(format(
-                   '(SELECT count(*) FROM (SELECT 1 FROM %s r WHERE %s FOR UPDATE OF r) l)',
-                   t.relid, privacy._subject_where(t.relid, _erase_program.subject_type)), ', ' ORDER BY t.ord DESC),
+                   '(SELECT count(*) FROM (SELECT 1 FROM %s%s r WHERE %s FOR UPDATE OF r) l)',
+                   privacy._only(t.relid), t.relid, privacy._subject_where(t.relid, _erase_program.subject_type)),
+                   ', ' ORDER BY t.ord DESC),
                    '') || ']::bigint[]')
       INTO cached
       FROM privacy._subject_tables(subject_type) t
