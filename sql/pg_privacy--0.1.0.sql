@@ -2145,6 +2145,25 @@ $$;
 COMMENT ON FUNCTION @extschema@._held_sql(regclass, text, boolean) IS
 'SQL telling whether a row (r) of a registered table belongs to a subject under an active legal hold';
 
+-- The foreign keys that reference a table: the referencing table and the
+-- condition that a row x of it references the row r.
+CREATE FUNCTION @extschema@._references_to(tbl regclass, OUT child regclass, OUT cond text)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+    SELECT c.conrelid::regclass,
+           (SELECT string_agg(format('x.%I = r.%I', a.attname, b.attname), ' AND ' ORDER BY k.ord)
+              FROM unnest(c.conkey, c.confkey) WITH ORDINALITY k(num, refnum, ord)
+              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num
+              JOIN pg_attribute b ON b.attrelid = c.confrelid AND b.attnum = k.refnum)
+      FROM pg_constraint c
+     WHERE c.contype = 'f' AND c.confrelid = tbl AND c.conparentid = 0
+     ORDER BY c.oid
+$$;
+COMMENT ON FUNCTION @extschema@._references_to(regclass) IS
+'The foreign keys referencing a table, as the referencing table and the condition on x (referencing) and r (referenced)';
+
 -- The pieces of SQL a rule is run with.
 CREATE FUNCTION @extschema@._rule_sql(
     rule_name text,
@@ -2244,16 +2263,10 @@ BEGIN
      WHERE t.relid = tbl;
 
     -- rows that other rows reference are kept until those are gone
-    SELECT coalesce(string_agg(
-               format('EXISTS (SELECT 1 FROM %s x WHERE %s)', c.conrelid::regclass,
-                      (SELECT string_agg(format('x.%I = r.%I', a.attname, b.attname), ' AND ')
-                         FROM unnest(c.conkey, c.confkey) k(num, refnum)
-                         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num
-                         JOIN pg_attribute b ON b.attrelid = c.confrelid AND b.attnum = k.refnum)),
-               ' OR '), 'false')
+    SELECT coalesce(string_agg(format('EXISTS (SELECT 1 FROM %s x WHERE %s)', f.child, f.cond), ' OR '),
+                    'false')
       INTO blocked_sql
-      FROM pg_constraint c
-     WHERE c.contype = 'f' AND c.confrelid = tbl AND c.conparentid = 0;
+      FROM privacy._references_to(tbl) f;
 
     pending_sql := 'true';
     set_sql := NULL;
@@ -3276,6 +3289,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@.load_retention_preset(text),
     @extschema@._rule_from(regclass, text[]),
     @extschema@._only(regclass),
+    @extschema@._references_to(regclass),
     @extschema@._subject_path(regclass, text, text),
     @extschema@._report_text(text, regtype),
     @extschema@._type_involves_bsn(regtype),
@@ -4470,13 +4484,7 @@ BEGIN
      WHERE t.relid = tbl AND t.subject_type <> _erase_sql.subject_type;
     -- rows still referenced by rows of other tables (this table's own
     -- references are settled below, once it is known which rows stay)
-    FOR c IN SELECT con.conrelid::regclass AS child,
-                    (SELECT string_agg(format('x.%I = r.%I', a.attname, b.attname), ' AND ')
-                       FROM unnest(con.conkey, con.confkey) k(num, refnum)
-                       JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num
-                       JOIN pg_attribute b ON b.attrelid = con.confrelid AND b.attnum = k.refnum) AS cond
-               FROM pg_constraint con
-              WHERE con.contype = 'f' AND con.confrelid = tbl AND con.conparentid = 0 LOOP
+    FOR c IN SELECT * FROM privacy._references_to(tbl) LOOP
         IF c.child = tbl THEN
             selfref := concat_ws(' OR ', selfref, c.cond);
         ELSE
