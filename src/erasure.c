@@ -99,7 +99,10 @@ erase_table(Oid relid, text *subject_type, text *key, TableResult *tr)
 	delete_sql = first_text(3);
 	anonymize = first_value(4, &isnull);
 	if (main_sql == NULL || delete_sql == NULL || isnull)
-		elog(ERROR, "the erasure statements of relation %u are missing", relid);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the erasure statements of relation %u are missing", relid),
+				 errhint("The registry changed during the erasure; run it again.")));
 
 	/*
 	 * The subject's rows, locked and sorted by what happens to them; acted
@@ -149,7 +152,10 @@ erase_table(Oid relid, text *subject_type, text *key, TableResult *tr)
 			privacy_kept_execute("SELECT $1 ->> $2", 2, get_types, get_args, NULL);
 			update_sql = first_text(1);
 			if (update_sql == NULL)
-				elog(ERROR, "the anonymization of rule \"%s\" is missing", anon);
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("the anonymization of rule \"%s\" is missing", anon),
+						 errhint("The retention rules changed during the erasure; run it again.")));
 			done = (int64) privacy_act_as_owner_run(relid, update_sql, 2, act_types,
 													 act_args, act_nulls);
 
@@ -283,7 +289,10 @@ privacy_erase_tables(PG_FUNCTION_ARGS)
 	deconstruct_array(DatumGetArrayTypeP(first_value(3, &isnull)), TEXTOID, -1, false,
 					  TYPALIGN_INT, &directs, &direct_nulls, &ndirect);
 	if (lock_sql == NULL || ndirect != ntables)
-		elog(ERROR, "the erasure program is incomplete");
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the erasure program of the subject type is incomplete"),
+				 errhint("The registry changed during the erasure; run it again.")));
 
 	/*
 	 * Lock the subject's rows parents first: a child row inserted meanwhile
@@ -302,7 +311,10 @@ privacy_erase_tables(PG_FUNCTION_ARGS)
 			deconstruct_array(DatumGetArrayTypeP(c), INT8OID, 8, FLOAT8PASSBYVAL,
 							  TYPALIGN_DOUBLE, &counts, NULL, &ncounts);
 		if (ncounts != ntables)
-			elog(ERROR, "the erasure's lock counted %d tables of %d", ncounts, ntables);
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the erasure's lock counted %d tables of %d", ncounts, ntables),
+					 errhint("The registry changed during the erasure; run it again.")));
 	}
 
 	for (i = ntables - 1; i >= 0; i--)
