@@ -29,8 +29,10 @@ extern Oid	privacy_schema_oid(void);
 
 /*
  * Nonzero while the extension acts on a table as its owner for the purge or
- * an erasure (retention.c): the extension's own row policies let every row
- * through and the BSN update guard lets BSNs be blanked.
+ * an erasure (retention.c).  For that statement only, not for the queries
+ * of its triggers (privacy_acting_internally), the extension's own row
+ * policies let every row through and the BSN update guard lets BSNs be
+ * blanked; plans made meanwhile keep the policies as calls.
  */
 extern int	privacy_internal_depth;
 extern int	privacy_internal_level; /* executor level where it acts */

@@ -504,12 +504,13 @@ privacy_require_top_level(PG_FUNCTION_ARGS)
  * or a subject key) as the owner of the table, as PostgreSQL runs
  * maintenance commands: the table's triggers then run with the owner's
  * rights, not the extension owner's, and cannot change the session.  The
- * extension's own row policies let every row through meanwhile (the rows
- * were chosen by the rules); other policies of the table still apply to its
- * owner.  The statement runs with a kept plan (plans.c), in which the
- * extension's policies stay calls: they let every row through only while
- * the extension acts.  Returns the number of rows processed; nothing is run
- * when the first parameter is NULL.
+ * extension's own row policies let every row through for this statement
+ * (the rows were chosen by the rules), not for the queries its triggers
+ * run (privacy_acting_internally); other policies of the table still apply
+ * to its owner.  The statement runs with a kept plan (plans.c), in which
+ * the extension's policies stay calls, decided when they run.  Returns the
+ * number of rows processed; nothing is run when the first parameter is
+ * NULL.
  */
 uint64
 privacy_act_as_owner_run(Oid relid, const char *sql, int nargs, Oid *argtypes,
