@@ -7,7 +7,13 @@
 EXTENSION = pg_privacy
 MODULE_big = pg_privacy
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
-DATA = $(wildcard sql/pg_privacy--*.sql)
+# The install script of the current version is a build product: the pieces
+# of sql/src, one per concern, joined in the order of their names.  Released
+# install scripts and the upgrade scripts are committed and never change.
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(dir $(firstword $(MAKEFILE_LIST)))pg_privacy.control)
+SQL_PIECES = $(sort $(wildcard sql/src/*.sql))
+DATA_built = sql/pg_privacy--$(EXTVERSION).sql
+DATA = $(filter-out $(DATA_built),$(wildcard sql/pg_privacy--*.sql))
 DOCS = README.md
 
 REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
@@ -28,6 +34,12 @@ include $(PGXS)
 endif
 
 $(OBJS): $(wildcard src/*.h)
+
+$(DATA_built): $(SQL_PIECES) pg_privacy.control
+	{ printf '/* pg_privacy--%s.sql: assembled from sql/src by the Makefile; edit the pieces */\n\n' '$(EXTVERSION)'; \
+	  printf '%s\n' '-- complain if script is sourced in psql, rather than via CREATE EXTENSION'; \
+	  printf '%s\n' '\echo Use "CREATE EXTENSION pg_privacy CASCADE" to load this file. \quit'; \
+	  for f in $(SQL_PIECES); do printf '\n'; cat "$$f"; done; } > $@.tmp && mv $@.tmp $@
 
 .PHONY: test test-all demo demo-stop bench fuzz deps
 
@@ -53,3 +65,11 @@ bench:
 
 fuzz:
 	bash test/fuzz/run.sh
+
+# packages: a Debian package built with pg_buildext, a PGXN archive
+.PHONY: deb dist
+deb:
+	bash tools/deb.sh
+
+dist:
+	bash tools/dist.sh

@@ -14,7 +14,7 @@
 #include "nodes/parsenodes.h"
 #include "utils/jsonb.h"
 
-#define PRIVACY_VERSION "0.1.0"
+#define PRIVACY_VERSION "0.2.0"
 #define PRIVACY_SCHEMA "privacy"
 
 /* settings (pg_privacy.c) */

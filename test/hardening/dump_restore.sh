@@ -41,6 +41,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tools/cluster.sh
 . test/client/lib/checks.sh
+. test/client/lib/protections.sh
 
 DIR_A=/tmp/pg_privacy_hardening/dump_a
 DIR_B=/tmp/pg_privacy_hardening/dump_b
@@ -101,119 +102,8 @@ psql -X -q -v ON_ERROR_STOP=1 -h "$DIR_A" -p "$PORT_A" -d "$SRC" -f demo/generat
 psql -X -q -v ON_ERROR_STOP=1 -h "$DIR_A" -p "$PORT_A" -d "$SRC" \
     -c "SELECT agency.generate($SCALE, 0.42, current_date)" >/dev/null || exit 1
 
-psql -X -q -v ON_ERROR_STOP=1 -h "$DIR_A" -p "$PORT_A" -d "$SRC" >"$WORK/fill.log" 2>&1 <<'SQL' || { cat "$WORK/fill.log"; exit 1; }
-SET client_min_messages = warning;
-CREATE ROLE dr_clerk LOGIN IN ROLE privacy_identifying, privacy_contact;   -- branch 12
-CREATE ROLE dr_payroll LOGIN IN ROLE privacy_bsn, privacy_identifying, privacy_contact, privacy_financial;
-CREATE ROLE dr_officer LOGIN IN ROLE privacy_officer;
-CREATE ROLE dr_admin LOGIN IN ROLE privacy_admin;
--- owns the candidates; in the BSN role, as the README asks of owners of
--- tables with an index on a bsn column (a restore builds it as the owner)
-CREATE ROLE dr_owner LOGIN IN ROLE privacy_bsn;
-GRANT USAGE ON SCHEMA agency TO dr_clerk, dr_payroll, dr_officer, dr_admin, dr_owner;
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA agency TO dr_clerk, dr_payroll;
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA agency TO dr_clerk, dr_payroll;
-GRANT SELECT ON ALL TABLES IN SCHEMA agency TO dr_officer;
-GRANT SELECT ON agency.documents, agency.timesheets, agency.employees TO dr_admin;
-ALTER TABLE agency.sick_leave ADD COLUMN health_note text, ADD COLUMN diagnosis text;
-ALTER TABLE agency.photos ALTER COLUMN image DROP NOT NULL;
-UPDATE agency.sick_leave SET health_note = 'Rugklachten, re-integratie via de bedrijfsarts' WHERE id % 3 = 0;
-
--- registry and scopes
-SET ROLE dr_admin;
-SELECT privacy.register_subject_type('candidate', 'agency.candidates', 'id', 'Kandidaten: people registered with the agency');
-SELECT count(*) FROM (SELECT privacy.register_table(tbl, 'candidate', key_column, via, scope_column, scope_through => scope_through)
-                        FROM privacy.propose_registrations('candidate')) r;
-SELECT privacy.grant_scope('dr_clerk', '12');
-SELECT privacy.grant_scope('privacy_bsn', '*');
-SELECT privacy.grant_scope('privacy_officer', '*');
--- column policies
-SELECT privacy.classify_column('agency.sick_leave', 'health_note', 'special');
-SELECT privacy.classify_column('agency.candidates', 'iban', 'financial');
-SELECT privacy.classify_column('agency.notes', 'body', 'free_text');
-SELECT privacy.forbid_field('agency.sick_leave', 'diagnosis', 'An employer may not record a diagnosis (AVG art. 9).');
-SELECT privacy.set_optional_field('agency.photos', 'image', false);
-SELECT privacy.clear_field('agency.photos', 'image');
-SELECT privacy.redact_table('agency.notes', 'body');
--- retention
-SELECT privacy.load_retention_preset('nl_staffing');
-SELECT privacy.create_retention_rule('candidate_id_copies', 'agency.documents', 'candidate_id_copy',
-    start_expr => 'created_at',
-    condition => $$doc_type = 'id_copy' AND NOT EXISTS (SELECT FROM agency.employees e WHERE e.candidate_id = r.candidate_id)$$);
-SELECT privacy.create_retention_rule('employee_id_copies', 'agency.documents', 'employee_id_copy',
-    start_expr => $$(SELECT max(e.employment_end) FROM agency.employees e WHERE e.candidate_id = r.candidate_id)$$,
-    condition => $$doc_type = 'id_copy' AND EXISTS (SELECT FROM agency.employees e WHERE e.candidate_id = r.candidate_id)$$);
-SELECT privacy.create_retention_rule('payslips', 'agency.documents', 'payroll_record',
-    start_expr => 'created_at', condition => $$doc_type = 'payslip'$$);
-SELECT privacy.create_retention_rule('timesheets', 'agency.timesheets', 'working_time_record',
-    start_expr => 'week_start');
--- purposes and recipients
-SELECT privacy.define_purpose('placement', 'Placing temporary workers with client companies', 'contract');
-SELECT privacy.define_purpose('payroll', 'Paying wages and wage tax', 'legal_obligation', 'Wet op de loonbelasting 1964');
-SELECT privacy.define_purpose('talent_pool', 'Offering later vacancies', 'consent');
-SELECT count(privacy.bind_purpose(t, 'placement'))
-  FROM unnest('{agency.candidates, agency.placements, agency.documents, agency.notes}'::regclass[]) t;
-SELECT privacy.bind_purpose('agency.timesheets', 'payroll'), privacy.bind_purpose('agency.documents', 'payroll');
-SELECT privacy.define_recipient('belastingdienst', 'authority', 'NL', 'eu_eea', description => 'Tax office');
-SELECT privacy.define_recipient('payroll_cloud', 'processor', 'IE', 'eu_eea', contact => 'dpo@payroll.example');
-SELECT privacy.define_recipient('mail_relay', 'sub_processor', 'US', 'standard_contractual_clauses',
-                                processor_of => 'payroll_cloud');
--- the processor's row changes after its sub-processor's: the dump holds
--- the referencing row first
-SELECT privacy.define_recipient('payroll_cloud', 'processor', 'IE', 'eu_eea', contact => 'privacy@payroll.example');
-RESET ROLE;
-ALTER TABLE agency.candidates OWNER TO dr_owner;
-
--- the candidates the rights work on, all of branch 12
-CREATE TEMP TABLE pick AS
-SELECT (SELECT c.id FROM agency.candidates c WHERE c.branch_id = 12
-           AND EXISTS (SELECT FROM agency.placements p WHERE p.candidate_id = c.id)
-           AND EXISTS (SELECT FROM agency.documents d WHERE d.candidate_id = c.id AND d.doc_type = 'payslip'
-                          AND d.created_at > now() - interval '3 years')
-         ORDER BY c.id LIMIT 1) AS erased,
-       (SELECT c.id FROM agency.candidates c WHERE c.branch_id = 12 ORDER BY c.id LIMIT 1 OFFSET 3) AS restricted,
-       (SELECT c.id FROM agency.candidates c WHERE c.branch_id = 12 ORDER BY c.id LIMIT 1 OFFSET 4) AS exported,
-       (SELECT c.id FROM agency.candidates c WHERE c.branch_id = 12 ORDER BY c.id LIMIT 1 OFFSET 5) AS held,
-       (SELECT c.id FROM agency.candidates c WHERE c.branch_id = 1 ORDER BY c.id LIMIT 1) AS released;
-GRANT SELECT ON pick TO PUBLIC;
-SELECT * FROM pick \gset
-
-SET ROLE dr_officer;
-SELECT privacy.place_hold('candidate', :'held', 'Dispute at the kantonrechter');
-SELECT privacy.release_hold(privacy.place_hold('candidate', :'released', 'Tax audit', current_date + 30));
-SELECT privacy.record_consent('candidate', :'exported', 'talent_pool');
-SELECT privacy.record_consent('candidate', :'restricted', 'talent_pool');
-SELECT privacy.record_consent('candidate', :'restricted', 'talent_pool', false);
-SELECT privacy.record_disclosure('belastingdienst', 'candidate', c::text, ARRAY['identifying', 'financial'])
-  FROM unnest(ARRAY[:erased, :restricted, :exported]::bigint[]) c;
-SELECT privacy.record_disclosure('payroll_cloud', 'candidate', :'erased', ARRAY['financial'], note => 'monthly run');
-SELECT privacy.register_request('candidate', :'exported', 'access') AS access_request \gset
-SELECT privacy.export_subject('candidate', :'exported', request_id => :access_request) IS NOT NULL;
-SELECT privacy.register_request('candidate', :'erased', 'erasure') AS erasure_request \gset
-SELECT privacy.erase_subject('candidate', :'erased', 'art. 17(1)(a): no longer needed', request_id => :erasure_request) -> 'restriction';
-SELECT privacy.register_request('candidate', :'restricted', 'restriction') AS restriction_request \gset
-SELECT privacy.restrict_subject('candidate', :'restricted', 'accuracy contested', request_id => :restriction_request);
-SELECT privacy.register_request('candidate', :'held', 'rectification', current_date - 10, 'address changed') AS rect_request \gset
-SELECT privacy.extend_request(:rect_request, 'Records in the archive');
-SELECT privacy.register_request('candidate', :'held', 'objection');
-SELECT privacy.mark_delivered(min(id)) FROM privacy.notification;
-RESET ROLE;
-
--- a clerk corrects phone numbers: rectifications and notifications
-SET ROLE dr_clerk;
-UPDATE agency.candidates SET phone = '06-' || lpad(id::text, 8, '0')
- WHERE id IN (SELECT exported FROM pick UNION ALL SELECT held FROM pick);
-RESET ROLE;
-
--- the purge, and what the application logs itself
-SET ROLE dr_admin;
-CALL privacy.purge();
-SET privacy.actor = 'recruiter-17';
-SELECT privacy.audit_append('candidate.view', 'agency.candidates', 'candidate', exported::text, '{"screen": "profile"}')
-  FROM pick;
-RESET privacy.actor;
-RESET ROLE;
-SQL
+psql -X -q -v ON_ERROR_STOP=1 -h "$DIR_A" -p "$PORT_A" -d "$SRC" -f test/client/lib/fill_catalogs.sql \
+    >"$WORK/fill.log" 2>&1 || { cat "$WORK/fill.log"; exit 1; }
 read -r ERASED RESTRICTED EXPORTED HELD <<<"$(q "$SOURCE" "
     SELECT (SELECT subject_key FROM privacy.request WHERE kind = 'erasure') || ' ' ||
            (SELECT subject_key FROM privacy.request WHERE kind = 'restriction') || ' ' ||
@@ -368,63 +258,7 @@ done
 # The protections in the restored databases
 # ---------------------------------------------------------------------------
 for target in "$SOURCE" "${TARGETS[@]}"; do
-    tn=$(name_of "$target")
-    v=$(q "$target" "SELECT valid::text || ',' || entries || ',' || coalesce(reason, '-') FROM privacy.audit_verify()")
-    [[ "$v" == true,* ]]
-    ok $? "$tn: privacy.audit_verify() holds ($v)"
-    entries=$(q "$target" "SELECT entries FROM privacy.audit_verify()")
-    qr "$target" dr_officer "SELECT privacy.audit_append('dump.check', 'agency.candidates', NULL, NULL, NULL)" >/dev/null
-    v=$(q "$target" "SELECT valid::text || ',' || entries FROM privacy.audit_verify()")
-    [ "$v" = "true,$((entries + 1))" ]
-    ok $? "$tn: a new entry continues the chain ($v)"
-    maxreq=$(q "$SOURCE" "SELECT max(id) FROM privacy.request WHERE note IS DISTINCT FROM 'after the restore'")
-    id=$(qr "$target" dr_officer "SELECT privacy.register_request('candidate', '$EXPORTED', 'objection', note => 'after the restore')" 2>&1)
-    [[ "$id" =~ ^[0-9]+$ ]] && [ "$id" -gt "$maxreq" ]
-    ok $? "$tn: a new request takes a new id ($id > $maxreq)"
-
-    seen=$(qr "$target" dr_clerk "SELECT count(*) || ':' || string_agg(DISTINCT branch_id::text, ',') FROM agency.candidates")
-    want=$(q "$target" "SELECT count(*) || ':12' FROM agency.candidates c WHERE c.branch_id = 12
-                          AND c.id::text NOT IN (SELECT subject_key FROM privacy.restriction WHERE lifted_at IS NULL)")
-    [ "$seen" = "$want" ]
-    ok $? "$tn: the clerk sees only branch 12, without restricted candidates ($seen)"
-    seen=$(qr "$target" dr_clerk "SELECT count(*) FILTER (WHERE iban ~ '^NL[0-9]{2}[A-Z]{4}[0-9]{10}\$') || ':' ||
-                                         count(*) FILTER (WHERE iban LIKE '%*%') || ':' || count(*)
-                                    FROM agency.candidates WHERE iban IS NOT NULL")
-    [[ "$seen" =~ ^0:([0-9]+):([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] && [ "${BASH_REMATCH[1]}" -gt 0 ]
-    ok $? "$tn: the IBAN stays masked for the clerk (in full:masked:all = $seen)"
-    seen=$(qr "$target" dr_payroll "SELECT count(*) FILTER (WHERE iban ~ '^NL[0-9]{2}[A-Z]{4}[0-9]{10}\$') > 0
-                                      FROM agency.candidates")
-    [ "$seen" = "t" ]
-    ok $? "$tn: payroll sees IBANs in full"
-    seen=$(qr "$target" dr_clerk "SELECT count(*) || ':' || count(health_note) FROM agency.sick_leave")
-    [[ "$seen" =~ ^[1-9][0-9]*:0$ ]]
-    ok $? "$tn: the health note stays hidden from the clerk (rows:notes = $seen)"
-    err=$(qr "$target" dr_clerk "SELECT id FROM agency.candidates WHERE bsn = '111222333'" 2>&1)
-    echo "$err" | grep -q 'permission denied to compare values of type bsn'
-    ok $? "$tn: a BSN comparison is refused for the clerk"
-    seen=$(qr "$target" dr_payroll "SELECT count(*) FROM agency.candidates WHERE bsn = bsn" 2>&1)
-    [[ "$seen" =~ ^[1-9][0-9]*$ ]]
-    ok $? "$tn: payroll may compare BSNs ($seen)"
-    seen=$(qr "$target" dr_clerk "SELECT count(*) FROM agency.candidates WHERE id = $RESTRICTED")
-    [ "$seen" = "0" ] && [ "$(q "$target" "SELECT count(*) FROM agency.candidates WHERE id = $RESTRICTED")" = 1 ]
-    ok $? "$tn: the restricted candidate stays hidden from the clerk"
-    seen=$(qr "$target" dr_clerk "SELECT count(*) FROM agency.placements WHERE candidate_id = $RESTRICTED")
-    [ "$seen" = "0" ]
-    ok $? "$tn: and so do the restricted candidate's placements"
-    seen=$(qr "$target" dr_officer "SELECT count(*) FROM agency.candidates WHERE id = $RESTRICTED")
-    [ "$seen" = "1" ]
-    ok $? "$tn: the officer still sees the restricted candidate"
-    err=$(psql -X -q -h "$(echo "$target" | cut -d' ' -f1)" -p "$(echo "$target" | cut -d' ' -f2)" \
-               -d "$(echo "$target" | cut -d' ' -f3)" -U dr_owner \
-               -c "ALTER TABLE agency.candidates DISABLE ROW LEVEL SECURITY" 2>&1)
-    echo "$err" | grep -q 'permission denied to turn off row-level security on "candidates"'
-    ok $? "$tn: the DDL guard refuses the owner turning off row-level security"
-    [ "$(q "$target" "SELECT relrowsecurity FROM pg_class WHERE oid = 'agency.candidates'::regclass")" = "t" ]
-    ok $? "$tn: row-level security is still on"
-    err=$(qr "$target" dr_clerk "INSERT INTO agency.sick_leave (employee_id, start_date, diagnosis)
-                                 SELECT employee_id, current_date, 'griep' FROM agency.sick_leave LIMIT 1" 2>&1)
-    echo "$err" | grep -q 'column "diagnosis" of table "sick_leave" may not hold a value'
-    ok $? "$tn: the forbidden field still refuses a value"
+    check_protections "$target" "$(name_of "$target")" 'after the restore'
 done
 
 echo "1..$checks"
