@@ -17,7 +17,7 @@ DATA = $(filter-out $(DATA_built),$(wildcard sql/pg_privacy--*.sql))
 DOCS = README.md
 
 REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
-REGRESS_OPTS = --inputdir=test --load-extension=pgcrypto
+REGRESS_OPTS = --inputdir=test
 ISOLATION = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
 ISOLATION_OPTS = --inputdir=test/isolation
 
@@ -41,7 +41,17 @@ $(DATA_built): $(SQL_PIECES) pg_privacy.control
 	  printf '%s\n' '\echo Use "CREATE EXTENSION pg_privacy CASCADE" to load this file. \quit'; \
 	  for f in $(SQL_PIECES); do printf '\n'; cat "$$f"; done; } > $@.tmp && mv $@.tmp $@
 
-.PHONY: test test-all demo demo-stop bench fuzz deps
+.PHONY: test test-all demo demo-stop bench fuzz deps installcheck-pgtap
+
+# make installcheck (PGXS) runs the pg_regress suite and the isolation specs
+# against the server PGHOST, PGPORT and PGUSER name, which must preload
+# pg_privacy; the pgTAP files run there too, each in a transaction it rolls
+# back, in a database of their own.
+installcheck: installcheck-pgtap
+
+installcheck-pgtap:
+	bash test/pgtap_run.sh pg_privacy_pgtap $(CURDIR)/pgtap.log || { cat $(CURDIR)/pgtap.log; exit 1; }
+	@grep -E '^(Files|Result)' $(CURDIR)/pgtap.log
 
 deps:
 	bash tools/deps.sh

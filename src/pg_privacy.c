@@ -312,6 +312,32 @@ status_role(Tuplestorestate *ts, TupleDesc td, const char *setting,
 }
 
 /*
+ * compare_versions: <0, 0 or >0 as version a is older than, equal to or
+ * newer than version b, comparing the dot-separated numbers in turn.
+ */
+static int
+compare_versions(const char *a, const char *b)
+{
+	while (*a || *b)
+	{
+		long		na = strtol(a, (char **) &a, 10);
+		long		nb = strtol(b, (char **) &b, 10);
+
+		if (na != nb)
+			return na < nb ? -1 : 1;
+		if (*a == '.')
+			a++;
+		else if (*a)
+			return strcmp(a, b);
+		if (*b == '.')
+			b++;
+		else if (*b)
+			return strcmp(a, b);
+	}
+	return 0;
+}
+
+/*
  * privacy.status(): one row per component with its state ('ok', 'info',
  * 'warning' or 'inactive') and a sentence for the DBA.
  */
@@ -360,10 +386,16 @@ privacy_status(PG_FUNCTION_ARGS)
 		status_row(ts, td, "version", "warning",
 				   psprintf("library %s is loaded but the extension is not installed in this database",
 							PRIVACY_VERSION));
-	else if (strcmp(extversion, PRIVACY_VERSION) != 0)
+	else if (compare_versions(extversion, PRIVACY_VERSION) < 0)
 		status_row(ts, td, "version", "warning",
-				   psprintf("extension %s installed, library %s loaded; run ALTER EXTENSION pg_privacy UPDATE",
+				   psprintf("the SQL of pg_privacy %s installed in this database is older than the loaded library %s; "
+							"run ALTER EXTENSION pg_privacy UPDATE in this database (see doc/upgrading.md)",
 							extversion, PRIVACY_VERSION));
+	else if (compare_versions(extversion, PRIVACY_VERSION) > 0)
+		status_row(ts, td, "version", "warning",
+				   psprintf("the SQL of pg_privacy %s installed in this database is newer than the loaded library %s; "
+							"install the package of %s and restart the server",
+							extversion, PRIVACY_VERSION, extversion));
 	else
 		status_row(ts, td, "version", "ok",
 				   psprintf("extension and library %s", PRIVACY_VERSION));

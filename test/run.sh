@@ -58,29 +58,11 @@ count_regress "$OUT/regress.log" "${PIPESTATUS[0]}"
 
 # 2. pgTAP
 echo "== pgTAP"
-createdb pgtap_tests
-psql -X -q -d pgtap_tests -c "CREATE EXTENSION pgtap; CREATE EXTENSION pg_privacy CASCADE;" >/dev/null
-# the shared BSN test vectors, read by test/pgtap/bsn_vectors.sql
-VECTORS=$ROOT/../shared/data/bsn_vectors.tsv
-psql -X -q -d pgtap_tests -c "CREATE TABLE public.bsn_vectors (input text, expected text, source text)" >/dev/null
-if [ ! -f "$VECTORS" ]; then
-    echo "FAILED the BSN test vectors are missing: $VECTORS (shared/data beside the repository)"
-    failed=$((failed + 1))
-elif ! psql -X -q -v ON_ERROR_STOP=1 -d pgtap_tests \
-        -c "\\copy public.bsn_vectors FROM '$VECTORS' WITH (FORMAT text, HEADER true)" >/dev/null; then
-    echo "FAILED loading the BSN test vectors from $VECTORS"
-    failed=$((failed + 1))
-fi
-if compgen -G "test/pgtap/*.sql" >/dev/null; then
-    pg_prove -v --ext .sql -d pgtap_tests test/pgtap/ >"$OUT/pgtap.log" 2>&1
-    rc=$?
-else
-    : >"$OUT/pgtap.log"
-    rc=0
-fi
-cat "$OUT/pgtap.log" | grep -vE '^\s*ok [0-9]+' 
+PGTAP_VECTORS_REQUIRED=1 bash test/pgtap_run.sh pgtap_tests "$OUT/pgtap.log"
+rc=$?
+grep -vE '^\s*ok [0-9]+' "$OUT/pgtap.log"
 ok=$(grep -cE '^\s*ok [0-9]+' "$OUT/pgtap.log")
-bad=$(grep -cE '^\s*not ok [0-9]+' "$OUT/pgtap.log")
+bad=$(grep -cE '^\s*not ok' "$OUT/pgtap.log")
 if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
 passed=$((passed + ok)); failed=$((failed + bad))
 
@@ -107,7 +89,19 @@ for t in test/client/*.sh; do
     fi
 done
 
-# 5. without shared_preload_libraries
+# 5. the upgrade path: released scripts, ALTER EXTENSION UPDATE of a filled
+# 0.1.0, compared with a fresh install over pg_catalog
+echo "== upgrade"
+bash test/upgrade/upgrade.sh >"$OUT/upgrade.log" 2>&1
+rc=$?
+grep -E '^(not ok|#)' "$OUT/upgrade.log" | head -n 60
+ok=$(grep -cE '^ok [0-9]+' "$OUT/upgrade.log")
+bad=$(grep -cE '^not ok' "$OUT/upgrade.log")
+if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; tail -n 20 "$OUT/upgrade.log"; fi
+echo "   $ok passed, $bad failed (log: test/out/upgrade.log)"
+passed=$((passed + ok)); failed=$((failed + bad))
+
+# 6. without shared_preload_libraries
 echo "== without preload"
 cluster_stop "$DIR"
 cluster_start "$DIR" "$PORT" '' || { failed=$((failed + 1)); }
@@ -120,7 +114,7 @@ count_regress "$OUT/nopreload.log" "${PIPESTATUS[0]}"
 [ -f "$OUT/nopreload/regression.diffs" ] && cat "$OUT/nopreload/regression.diffs"
 cluster_stop "$DIR"
 
-# 6. a short fuzz run of the input parser
+# 7. a short fuzz run of the input parser
 echo "== fuzz"
 if FUZZ_SECONDS=${FUZZ_SECONDS:-20} bash test/fuzz/run.sh >"$OUT/fuzz.log" 2>&1; then
     echo "ok     bsn input fuzz"; passed=$((passed + 1))

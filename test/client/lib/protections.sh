@@ -55,9 +55,7 @@ check_protections() {
     seen=$(qr "$target" dr_officer "SELECT count(*) FROM agency.candidates WHERE id = $RESTRICTED")
     [ "$seen" = "1" ]
     ok $? "$tn: the officer still sees the restricted candidate"
-    err=$(psql -X -q -h "$(echo "$target" | cut -d' ' -f1)" -p "$(echo "$target" | cut -d' ' -f2)" \
-               -d "$(echo "$target" | cut -d' ' -f3)" -U dr_owner \
-               -c "ALTER TABLE agency.candidates DISABLE ROW LEVEL SECURITY" 2>&1)
+    err=$(qr "$target" dr_owner "ALTER TABLE agency.candidates DISABLE ROW LEVEL SECURITY" 2>&1)
     echo "$err" | grep -q 'permission denied to turn off row-level security on "candidates"'
     ok $? "$tn: the DDL guard refuses the owner turning off row-level security"
     [ "$(q "$target" "SELECT relrowsecurity FROM pg_class WHERE oid = 'agency.candidates'::regclass")" = "t" ]
