@@ -133,6 +133,9 @@ privacy_role_bsn_authorized(Oid roleid)
 
 	if (superuser_arg(roleid))
 		return true;
+	/* a support role sees BSNs only under a grant that says so, until it ends */
+	if (privacy_support_user(roleid))
+		return privacy_support_bsn(roleid);
 	role = get_role_oid(privacy_bsn_role, true);
 	return OidIsValid(role) && has_privs_of_role(roleid, role);
 }
@@ -162,6 +165,9 @@ privacy_bsn_authorized(void)
 		return auth_result;
 
 	auth_result = privacy_role_bsn_authorized(user);
+	/* not kept for a support role: its grant ends by time */
+	if (privacy_support_user(user))
+		return auth_result;
 	auth_user = user;
 	auth_valid = true;
 	return auth_result;

@@ -666,6 +666,9 @@ static void
 privacy_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 					bool execute_once)
 {
+	/* again at every fetch of a cursor: a grant may have ended meanwhile */
+	(void) privacy_support_check(queryDesc->plannedstmt);
+
 	privacy_exec_level++;
 	PG_TRY();
 	{
@@ -726,6 +729,9 @@ privacy_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		}
 	}
 
+	/* a support role reads registered tables only under an active grant */
+	(void) privacy_support_check(queryDesc->plannedstmt);
+
 	if (prev_ExecutorStart_hook)
 		prev_ExecutorStart_hook(queryDesc, eflags);
 	else
@@ -739,6 +745,17 @@ privacy_ExecutorStart(QueryDesc *queryDesc, int eflags)
 static void
 privacy_ExecutorEnd(QueryDesc *queryDesc)
 {
+	/* what a support role did under its grants goes to the audit trail */
+	if (queryDesc->estate != NULL &&
+		!(queryDesc->estate->es_top_eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
+		privacy_support_user(GetUserId()) && !privacy_acting_internally(0))
+	{
+		List	   *used = privacy_support_used(queryDesc->plannedstmt);
+
+		if (used != NIL)
+			privacy_support_log(queryDesc, used);
+	}
+
 	if (queryDesc->operation != CMD_SELECT &&
 		queryDesc->estate != NULL &&
 		OidIsValid(privacy_bsn_type_oid()))
@@ -1232,6 +1249,22 @@ privacy_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	if (IsA(parsetree, CopyStmt) && OidIsValid(privacy_schema_oid()))
 	{
 		CopyStmt   *copy = (CopyStmt *) parsetree;
+
+		/*
+		 * A support role copies registered tables through a query, which
+		 * the executor checks against its grants and audits.
+		 */
+		if (copy->relation != NULL && privacy_support_user(GetUserId()))
+		{
+			Oid			relid = RangeVarGetRelid(copy->relation, NoLock, true);
+
+			if (OidIsValid(relid) && privacy_registered_table(relid) != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("permission denied to copy table \"%s\" as a support role",
+								get_rel_name(relid)),
+						 errhint("Use COPY (SELECT ...) TO, which runs under the access grant and is audited.")));
+		}
 
 		if (!copy->is_from && copy->relation != NULL && copy->query == NULL)
 		{

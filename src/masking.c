@@ -290,6 +290,10 @@ mask_for_user(RelMasks *rm, ColumnMask *cm, Oid user)
 		return MASK_NULL;
 	if (cm->kind == MASK_NONE)
 		return MASK_NONE;
+	/* a support role sees in full the classes its grants name, no other */
+	if (privacy_support_user(user))
+		return OidIsValid(cm->viewer) && privacy_support_sees_viewer(user, cm->viewer) ?
+			MASK_NONE : cm->kind;
 	if (OidIsValid(rm->owner) && has_privs_of_role(user, rm->owner))
 		return MASK_NONE;
 	if (OidIsValid(cm->viewer) && has_privs_of_role(user, cm->viewer))

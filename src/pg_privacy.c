@@ -152,6 +152,29 @@ _PG_init(void)
 							   0,
 							   check_role_name, privacy_bsn_role_assign, NULL);
 
+	/*
+	 * The role whose members, the software vendor's staff, see registered
+	 * tables only under an approved access grant (privacy.request_access).
+	 */
+	DefineCustomStringVariable("privacy.support_role",
+							   "Role whose members see registered tables only under an approved access grant.",
+							   NULL,
+							   &privacy_support_role,
+							   "privacy_support",
+							   PGC_SUSET,
+							   0,
+							   check_role_name, NULL, NULL);
+
+	/* The longest support access grant that may be requested. */
+	DefineCustomIntVariable("privacy.support_max_duration",
+							"Longest support access grant that may be requested.",
+							NULL,
+							&privacy_support_max_duration,
+							480, 1, 7 * 24 * 60,
+							PGC_SUSET,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("privacy.bsn_visible_digits",
 							"Number of trailing BSN digits shown to roles that may not see BSNs.",
 							NULL,
@@ -420,6 +443,7 @@ privacy_status(PG_FUNCTION_ARGS)
 	status_role(ts, td, "privacy.admin_role", privacy_admin_role);
 	status_role(ts, td, "privacy.officer_role", privacy_officer_role);
 	status_role(ts, td, "privacy.bsn_role", privacy_bsn_role);
+	status_role(ts, td, "privacy.support_role", privacy_support_role);
 	status_row(ts, td, "privacy.bsn_visible_digits", "info",
 			   psprintf("roles outside \"%s\" see the last %d digits",
 						privacy_bsn_role, privacy_bsn_visible_digits));

@@ -13,6 +13,7 @@
 
 #include "nodes/parsenodes.h"
 #include "utils/jsonb.h"
+#include "utils/timestamp.h"
 
 #define PRIVACY_VERSION "0.2.0"
 #define PRIVACY_SCHEMA "privacy"
@@ -91,6 +92,22 @@ extern void privacy_kept_plan_release(struct _SPI_plan *plan, void *handle);
 extern int	privacy_push_extension_path(void);
 extern uint64 privacy_kept_execute(const char *sql, int nargs, Oid *argtypes,
 								   Datum *values, const char *nulls);
+
+/* support access under grants (support.c) */
+struct QueryDesc;
+struct PlannedStmt;
+extern char *privacy_support_role;
+extern int	privacy_support_max_duration;
+extern void privacy_support_reset(void);
+extern bool privacy_support_user(Oid roleid);
+extern void privacy_support_scopes(Oid roleid, bool *all, List **values, MemoryContext cxt);
+extern bool privacy_support_sees_viewer(Oid roleid, Oid viewer);
+extern bool privacy_support_bsn(Oid roleid);
+extern int64 privacy_support_check_relation(Oid roleid, Oid relid, bool write, TimestampTz now);
+extern List *privacy_support_check(struct PlannedStmt *stmt);
+extern List *privacy_support_used(struct PlannedStmt *stmt);
+extern void privacy_support_log(struct QueryDesc *queryDesc, List *used);
+extern void privacy_registry_reset(void);
 
 /* hooks (hooks.c) */
 extern void privacy_hooks_init(void);

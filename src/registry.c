@@ -65,6 +65,8 @@ static Oid	scope_grant_relid = InvalidOid;
 static Oid	registered_table_relid = InvalidOid;
 static Oid	table_subject_relid = InvalidOid;
 static Oid	restriction_relid = InvalidOid;
+static Oid	access_grant_relid = InvalidOid;
+static Oid	support_profile_relid = InvalidOid;
 
 /* restricted subjects per subject type, as ScopeEntry: all = none hidden */
 static List *restriction_entries = NIL;
@@ -94,12 +96,30 @@ registry_reset(void)
 	registered_tables = NIL;
 	tables_valid = false;
 	privacy_masking_reset();
+	privacy_support_reset();
 	ResetPlanCache();
+}
+
+/*
+ * privacy_registry_reset: forget every cached scope, registration, grant
+ * and plan, when a support grant folded into plans has ended.
+ */
+void
+privacy_registry_reset(void)
+{
+	registry_reset();
 }
 
 static void
 registry_relcache_cb(Datum arg, Oid relid)
 {
+	/* support grants: nothing else may be cached, but plans may hold them */
+	if (OidIsValid(relid) &&
+		(relid == access_grant_relid || relid == support_profile_relid))
+	{
+		registry_reset();
+		return;
+	}
 	if (scope_entries == NIL && restriction_entries == NIL && !tables_valid &&
 		!privacy_masking_cached())
 		return;
@@ -113,6 +133,7 @@ registry_relcache_cb(Datum arg, Oid relid)
 static void
 registry_syscache_cb(Datum arg, int cacheid, uint32 hashvalue)
 {
+	privacy_support_reset();
 	if (scope_entries != NIL || restriction_entries != NIL || tables_valid ||
 		privacy_masking_cached())
 		registry_reset();
@@ -235,6 +256,8 @@ privacy_catalog_query(const char *sql, int nargs, Oid *argtypes, Datum *values)
 	registered_table_relid = get_relname_relid("registered_table", nsp);
 	table_subject_relid = get_relname_relid("table_subject", nsp);
 	restriction_relid = get_relname_relid("restriction", nsp);
+	access_grant_relid = get_relname_relid("access_grant", nsp);
+	support_profile_relid = get_relname_relid("support_profile", nsp);
 	if (!OidIsValid(scope_grant_relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -339,6 +362,19 @@ scope_lookup(const char *kind)
 		e = (ScopeEntry *) lfirst(lc);
 		if (e->user == user && strcmp(e->kind, kind) == 0)
 			return e;
+	}
+
+	/* a support role holds the scopes of its grants, and no other */
+	if (privacy_support_user(user))
+	{
+		old = MemoryContextSwitchTo(registry_context());
+		e = palloc0(sizeof(ScopeEntry));
+		e->user = user;
+		e->kind = pstrdup(kind);
+		privacy_support_scopes(user, &e->all, &e->values, registry_context());
+		scope_entries = lappend(scope_entries, e);
+		MemoryContextSwitchTo(old);
+		return e;
 	}
 
 	values[0] = CStringGetTextDatum(kind);

@@ -695,10 +695,27 @@ SELECT jsonb_build_object(
                        'recipient', r.name, 'kind', r.kind, 'country', r.country, 'safeguard', r.safeguard,
                        'processor_of', r.processor_of, 'description', r.description) ORDER BY r.name), '[]')
                      FROM privacy.recipient r),
-    'transfers_outside_eea', (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                                  'recipient', r.name, 'country', r.country, 'safeguard', r.safeguard)
-                                  ORDER BY r.name), '[]')
-                                FROM privacy.recipient r WHERE r.safeguard <> 'eu_eea'),
+    'transfers_outside_eea', (SELECT coalesce(jsonb_agg(t.x ORDER BY t.ord, t.name), '[]') FROM (
+                                  SELECT 1 AS ord, r.name::text AS name, jsonb_build_object(
+                                         'recipient', r.name, 'country', r.country, 'safeguard', r.safeguard) AS x
+                                    FROM privacy.recipient r WHERE r.safeguard <> 'eu_eea'
+                                  UNION ALL
+                                  SELECT 2, p.role::text, jsonb_build_object(
+                                         'support_role', p.role::text, 'organisation', p.organisation,
+                                         'country', p.country, 'safeguard', p.safeguard,
+                                         'grants', (SELECT count(*) FROM privacy.access_grant g
+                                                     WHERE g.role = p.role AND g.decided_at IS NOT NULL
+                                                       AND g.status <> 'refused'))
+                                    FROM privacy.support_profile p
+                                   WHERE p.safeguard <> 'eu_eea'
+                                     AND EXISTS (SELECT FROM privacy.access_grant g
+                                                  WHERE g.role = p.role AND g.decided_at IS NOT NULL
+                                                    AND g.status <> 'refused')) t),
+    'support_access', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                           'grant', g.id, 'role', g.role::text, 'reason', g.reason, 'approved_by', g.decided_by,
+                           'from', g.decided_at, 'until', least(g.until, g.revoked_at), 'scopes', g.scopes,
+                           'country', coalesce(g.country, '-'), 'safeguard', g.safeguard) ORDER BY g.id), '[]')
+                         FROM privacy.access_grant g WHERE g.decided_at IS NOT NULL AND g.status <> 'refused'),
     'retention', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                       'document_type', d.name, 'retention', d.retention::text, 'clock', d.clock,
                       'rounding', d.rounding, 'minimum', d.min_keep::text, 'action', d.action,
@@ -754,6 +771,19 @@ BEGIN
     FOR e IN SELECT * FROM jsonb_array_elements(reg -> 'recipients') LOOP
         md := md || format(E'| %s | %s | %s | %s |\n', e ->> 'recipient', e ->> 'kind', e ->> 'country',
                            e ->> 'safeguard');
+    END LOOP;
+    md := md || E'\n## Transfers outside the EU/EEA\n\n| to | country | safeguard |\n|---|---|---|\n';
+    FOR e IN SELECT * FROM jsonb_array_elements(reg -> 'transfers_outside_eea') LOOP
+        md := md || format(E'| %s | %s | %s |\n',
+                           coalesce(e ->> 'recipient', 'support role ' || (e ->> 'support_role')),
+                           e ->> 'country', e ->> 'safeguard');
+    END LOOP;
+    md := md || E'\n## Support access\n\n| grant | role | reason | approved by | from | until | transfer |\n|---|---|---|---|---|---|---|\n';
+    FOR e IN SELECT * FROM jsonb_array_elements(reg -> 'support_access') LOOP
+        md := md || format(E'| %s | %s | %s | %s | %s | %s | %s |\n', e ->> 'grant', e ->> 'role', e ->> 'reason',
+                           e ->> 'approved_by', to_char((e ->> 'from')::timestamptz, 'YYYY-MM-DD HH24:MI'),
+                           to_char((e ->> 'until')::timestamptz, 'YYYY-MM-DD HH24:MI'),
+                           e ->> 'country' || ' (' || (e ->> 'safeguard') || ')');
     END LOOP;
     md := md || E'\n## Retention periods\n\n| document | period | clock | minimum | source |\n|---|---|---|---|---|\n';
     FOR e IN SELECT * FROM jsonb_array_elements(reg -> 'retention') LOOP

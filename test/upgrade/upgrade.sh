@@ -165,9 +165,13 @@ ok $? "$OLD: privacy.status() reports the version ok ($st)"
 # the update must not change what the catalogs hold: compared table by
 # table, except the audit trail, which may only grow
 after_cat=$(catalogs $OLD)
-changed=$(diff <(echo "$before_cat" | grep -vE '^audit_(log|seal)=') <(echo "$after_cat" | grep -vE '^audit_(log|seal)=') | grep '^[<>]')
-[ -z "$changed" ] && [ "$(echo "$after_cat" | wc -l)" -ge "$(echo "$before_cat" | wc -l)" ]
-ok $? "$OLD: every catalog holds the same rows after the update ($(echo "$before_cat" | wc -l) tables)"
+# (catalogs the update creates are new, and must be empty)
+old_names=$(echo "$before_cat" | sed 's/=.*//')
+kept=$(echo "$after_cat" | awk -F= 'NR == FNR { old[$1] = 1; next } ($1 in old)' <(echo "$old_names") -)
+added=$(echo "$after_cat" | awk -F= 'NR == FNR { old[$1] = 1; next } !($1 in old)' <(echo "$old_names") -)
+changed=$(diff <(echo "$before_cat" | grep -vE '^audit_(log|seal)=') <(echo "$kept" | grep -vE '^audit_(log|seal)=') | grep '^[<>]')
+[ -z "$changed" ] && [ -z "$(echo "$added" | grep -v '=0:' | grep .)" ]
+ok $? "$OLD: every catalog holds the same rows after the update ($(echo "$before_cat" | wc -l) tables; new and empty: $(echo "$added" | sed 's/=.*//' | tr '\n' ' '))"
 [ -n "$changed" ] && echo "$changed" | head -n 10 | sed 's/^/#   /'
 [ "$(q $OLD "SELECT t::text FROM privacy.audit_log t WHERE seq <= $before_seq ORDER BY seq")" = "$before_log" ] &&
     [ "$(q $OLD "SELECT t::text FROM privacy.audit_seal t ORDER BY seal_no" | head -n "$(echo "$before_seals" | wc -l)")" = "$before_seals" ]
