@@ -88,7 +88,7 @@ T0=$(date +%s)
 note() { echo "# $*"; }
 
 cleanup() {
-    [ -n "${SESS_PID:-}" ] && kill "$SESS_PID" 2>/dev/null
+    [ -n "${SESS_CHILD:-}" ] && kill "$SESS_CHILD" 2>/dev/null
     cluster_stop "$SUB"
     cluster_stop "$STB"
     cluster_stop "$PRI"
@@ -285,7 +285,7 @@ ok $? "on the standby privacy.retention_status() answers as on the primary ($rs)
 
 # --- a connection that stays open on the standby sees grants made on the primary -------
 coproc SESS { psql -X -q -At -h "$STB" -p "$SPORT" -U clerk_utrecht -d agency 2>&1; }
-SESS_PID=$SESS_PID
+SESS_CHILD=$SESS_PID    # bash unsets SESS_PID once the coprocess has exited
 ask() {   # ask SQL: one line of answer from the open connection
     local line
     echo "$1" >&"${SESS[1]}"
@@ -310,8 +310,8 @@ m3=$(ask "SELECT bsn::text FROM agency.candidates WHERE id = $CAND;")
 grep -qE '^\*{6}[0-9]{3}$' <<<"$m1" && grep -qE '^[0-9]{9}$' <<<"$m2" && [ "$m3" = "$m1" ]
 ok $? "membership in privacy_bsn granted and revoked on the primary unmasks and masks again in the open standby connection ($m1, $m2, $m3)"
 echo '\q' >&"${SESS[1]}"
-wait "$SESS_PID" 2>/dev/null
-SESS_PID=
+wait "$SESS_CHILD" 2>/dev/null || true
+SESS_CHILD=
 
 # --- writes on the primary, read on the standby ----------------------------------------
 ERASE=$(p postgres agency "SELECT min(c.id) FROM agency.candidates c WHERE c.branch_id = 12 AND c.id > $CAND AND NOT EXISTS (SELECT FROM agency.employees e WHERE e.candidate_id = c.id)")
