@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what building, testing and running pg_privacy needs, on Debian 12.
+# Install what building, testing and running pg_privacy needs, on Debian 12
+# (with the argument packaging: what building its packages needs as well).
 # Does nothing when everything is present.  Runs apt-get as root, or through
 # sudo for another user.
 set -euo pipefail
@@ -16,6 +17,10 @@ packages=(
     libtap-parser-sourcehandler-pgtap-perl
     postgresql-15-cron
 )
+# make deb and make dist (tools/deb.sh, tools/dist.sh) need these too
+if [ "${1:-}" = packaging ]; then
+    packages+=(git zip unzip python3 debhelper fakeroot dpkg-dev lintian postgresql-server-dev-all pgxnclient)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
