@@ -41,7 +41,7 @@ $(DATA_built): $(SQL_PIECES) pg_privacy.control
 	  printf '%s\n' '\echo Use "CREATE EXTENSION pg_privacy CASCADE" to load this file. \quit'; \
 	  for f in $(SQL_PIECES); do printf '\n'; cat "$$f"; done; } > $@.tmp && mv $@.tmp $@
 
-.PHONY: test test-all demo demo-stop bench fuzz deps installcheck-pgtap
+.PHONY: test test-all demo demo-stop bench fuzz deps installcheck-pgtap deb dist
 
 # make installcheck (PGXS) runs the pg_regress suite and the isolation specs
 # against the server PGHOST, PGPORT and PGUSER name, which must preload
@@ -75,3 +75,11 @@ bench:
 
 fuzz:
 	bash test/fuzz/run.sh
+
+# the Debian package postgresql-15-pg-privacy, in build/ (tools/deb.sh)
+deb:
+	bash tools/deb.sh
+
+# the PGXN archive pg_privacy-$(EXTVERSION).zip (tools/dist.sh)
+dist:
+	bash tools/dist.sh
