@@ -13,8 +13,8 @@
 #   BENCH_SECONDS  length of each pgbench run, seconds   (default 10)
 #   BENCH_REPEAT   measurements of each subject          (default 5)
 #   BENCH_ONLY     sections to run, separated by spaces or commas (default
-#                  all): audit copy output lookup rls discovery columns
-#                  retention rights sizes; the setup runs always, and the
+#                  all): audit copy output lookup rls support discovery
+#                  columns retention rights sizes; the setup runs always, and the
 #                  results go to bench/out/results-only.tsv instead
 #   BENCH_RIGHTS_ROWS  candidates of the demo agency in the rights section
 #                  (default BENCH_ROWS; one million take about two minutes
@@ -138,11 +138,13 @@ EOF
     echo "$ms"
 }
 
-# pgbench_run SCRIPT CLIENTS THREADS SECONDS: prints "tps transactions"
+# pgbench_run SCRIPT CLIENTS THREADS SECONDS [PGBENCH OPTIONS...]: prints
+# "tps transactions"
 pgbench_run() {
     local script=$1 clients=$2 threads=$3 secs=$4 log tps tx
+    shift 4
     if ! log=$("${PIN[@]}" "$PGBIN/pgbench" -n -M prepared -f "$script" -c "$clients" \
-        -j "$threads" -T "$secs" -D rows="$ROWS" 2>&1); then
+        -j "$threads" -T "$secs" -D rows="$ROWS" "$@" 2>&1); then
         echo "$log" >&2
         return 1
     fi
@@ -382,6 +384,50 @@ bench_rls_index() {
     say "   plan: $(grep -o 'Index[^(]*' <<<"$plan" | head -n 1)"
     result rls_scan_uses_branch_index "index" "$( [ $used -eq 1 ] && echo used || echo 'not used')" \
         "$used" ">=1"
+}
+
+# bench_support: support access.  A clerk's primary-key lookups through the
+# extension's policy with no grants to support roles and with 100 active
+# grants to others, in alternating runs (the grants are made and revoked
+# between runs); then a support role's scan of its grant's rows against the
+# clerk's scan of the same rows (each statement of the support role is also
+# written to the audit trail)
+bench_support() {
+    local r base=() subj=() out q
+    say "== support access: 100 grants to others, and a support role's read"
+    sql -f "$BENCH/support.sql" >/dev/null
+    say "   clerk lookup: ${REPEAT}x ${RUN_SECONDS}s with 0 and with 100 active grants to others"
+    for ((r = 0; r <= REPEAT; r++)); do
+        sql -c "CALL public.bench_other_grants(false)"
+        out=$(PGUSER=bench_rls pgbench_run "$BENCH/rls_lookup_ext.pgbench" 1 1 "$RUN_SECONDS" -D nvisible="$NVISIBLE")
+        [ "$r" -gt 0 ] && base+=("${out% *}")
+        sql -c "CALL public.bench_other_grants(true)"
+        out=$(PGUSER=bench_rls pgbench_run "$BENCH/rls_lookup_ext.pgbench" 1 1 "$RUN_SECONDS" -D nvisible="$NVISIBLE")
+        [ "$r" -gt 0 ] && subj+=("${out% *}")
+    done
+    say "   0 grants tps:   $(list "${base[@]}")"
+    say "   100 grants tps: $(list "${subj[@]}")"
+    local mb ms
+    mb=$(median "${base[@]}")
+    ms=$(median "${subj[@]}")
+    # a ratio of times: tps without the grants over tps with them
+    result support_clerk_100_grants "$(printf '%.0f tps' "$mb")" "$(printf '%.0f tps' "$ms")" \
+        "$(divide "$mb" "$ms")" "<=1.02"
+
+    base=()
+    subj=()
+    q="SELECT count(*), sum(length(payload)) FROM rls.rls_ext"
+    say "   read: ${COPY_REPEAT}x clerk and support role under a grant, same rows"
+    for ((r = 1; r <= COPY_REPEAT; r++)); do
+        base+=("$(sql_time "" "$q; $q" bench_rls)")
+        subj+=("$(sql_time "" "$q; $q" bench_sup)")
+    done
+    say "   clerk ms:   $(list "${base[@]}")"
+    say "   support ms: $(list "${subj[@]}")"
+    mb=$(median "${base[@]}")
+    ms=$(median "${subj[@]}")
+    result support_read_vs_clerk "$(printf '%.1f ms' "$mb")" "$(printf '%.1f ms' "$ms")" \
+        "$(divide "$ms" "$mb")" "<=1.10"
 }
 
 # bench_discovery: finding BSNs in free text with the extension's scanner
@@ -741,6 +787,10 @@ if only rls; then
     bench_rls_scan
     bench_rls_lookup
     bench_rls_index
+fi
+if only support; then
+    only rls || bench_rls_setup
+    bench_support
 fi
 if only discovery; then bench_discovery; fi
 if only columns; then bench_columns; fi

@@ -66,11 +66,14 @@ CREATE ROLE payroll_anna LOGIN IN ROLE privacy_bsn;    -- payroll: needs BSNs fo
 CREATE ROLE fg_officer LOGIN IN ROLE privacy_officer;  -- the privacy officer (FG)
 CREATE ROLE dba_piet LOGIN IN ROLE privacy_admin;      -- administers the registry
 CREATE ROLE arts_bakker LOGIN IN ROLE privacy_special; -- the company doctor (bedrijfsarts)
+CREATE ROLE dev_sven LOGIN IN ROLE privacy_support;    -- a developer of the software's vendor (processor)
 GRANT privacy_identifying, privacy_contact TO clerk_utrecht, clerk_amsterdam;  -- names and phone numbers
 GRANT privacy_identifying, privacy_contact, privacy_financial TO payroll_anna;
 CREATE ROLE agency_owner NOLOGIN;                      -- owns the application's tables
 GRANT USAGE ON SCHEMA agency TO clerk_utrecht, clerk_amsterdam, payroll_anna, fg_officer, agency_owner, dba_piet, arts_bakker;
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA agency TO clerk_utrecht, clerk_amsterdam, payroll_anna;
+GRANT USAGE ON SCHEMA agency TO dev_sven;
+GRANT SELECT ON ALL TABLES IN SCHEMA agency TO dev_sven;  -- the extension still refuses registered tables without a grant
 GRANT SELECT ON ALL TABLES IN SCHEMA agency TO fg_officer, arts_bakker;
 GRANT SELECT ON agency.documents, agency.timesheets, agency.employees TO dba_piet;  -- retention rules read only what their author may read
 -- what the sick-leave registration records: a health note for the company
@@ -325,6 +328,30 @@ as fg_officer <<'SQL' | sed -n '1,60p'
 \pset format unaligned
 \pset tuples_only on
 SELECT privacy.processing_register_markdown();
+SQL
+
+step "The vendor's developer needs to look" "The software's vendor hosts it and is a processor: its developer may see the agency's data only with the agency's permission, given in advance, each time. He asks for the Utrecht branch's candidates for one ticket; the privacy officer approves; he sees those rows, with BSNs and names masked, and every statement he runs is audited. The grant ends by itself, and the access report is what the agency keeps."
+as dev_sven <<'SQL'
+SELECT count(*) FROM agency.candidates;
+SELECT privacy.request_access('dev_sven', 'TICKET-4711: intake form loses the phone number', '{12}',
+                              '{agency.candidates}', now() + interval '8 seconds') AS grant_id \gset
+SQL
+as fg_officer <<'SQL'
+SELECT id, role, reason, scopes, tables, until - requested_at AS lasts, status FROM privacy.access_grants;
+SELECT privacy.approve_access(max(id), 'for TICKET-4711 only') FROM privacy.access_grants;
+SQL
+as dev_sven <<'SQL'
+SELECT branch_id, count(*) FROM agency.candidates GROUP BY branch_id;
+SELECT id, last_name, phone, bsn FROM agency.candidates ORDER BY id LIMIT 3;
+SELECT count(*) FROM agency.documents;
+SELECT pg_sleep(9);
+SELECT count(*) FROM agency.candidates;
+SELECT count(*) FROM agency.candidates;
+SQL
+as fg_officer <<'SQL'
+\pset format unaligned
+\pset tuples_only on
+SELECT markdown FROM privacy.access_report((SELECT max(id) FROM privacy.access_grants));
 SQL
 
 step "The privacy officer reads the audit trail" "Every entry carries a SHA-256 hash and is sealed when its transaction commits; the seals form a chain, and audit_verify() recomputes all of it."
