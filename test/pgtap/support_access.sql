@@ -9,10 +9,10 @@
 -- refused without write, every statement under the grant in the audit
 -- trail with its literals scrubbed and nothing for the clerk, the catalog
 -- guard, revocation at the next statement, expiry at the next fetch of a
--- cursor opened before the end, a role abroad refused without a safeguard
+-- cursor opened before the end and of a statement prepared before it, a role abroad refused without a safeguard
 -- and listed as a transfer with one, and access_report.
 BEGIN;
-SELECT plan(38);
+SELECT plan(40);
 
 SET client_min_messages = warning;
 CREATE ROLE sa_dev IN ROLE privacy_support;
@@ -169,6 +169,8 @@ SELECT is((SELECT iban || ' ' || bsn::text FROM sa.people WHERE id = 3), 'NL02RA
           'a grant of the financial class and of BSNs shows both in full');
 SELECT is((SELECT count(*) FROM sa.notes), 1::bigint, 'a subject type covers its tables, within the scope');
 DECLARE c CURSOR FOR SELECT id FROM sa.notes UNION ALL SELECT id FROM sa.notes;
+PREPARE p_notes AS SELECT count(*) FROM sa.notes;
+SELECT results_eq('EXECUTE p_notes', $$VALUES (1::bigint)$$, 'a statement prepared under the grant runs while it lasts');
 RESET ROLE;
 -- one row of the cursor, fetched as the developer from a statement of the
 -- superuser's (the first statement of the developer after the end is refused
@@ -189,6 +191,7 @@ SELECT pg_sleep(greatest(0, extract(epoch FROM (SELECT until FROM privacy.access
 SELECT throws_ok('SELECT sa.fetch_c()', '42501', NULL, 'the same cursor cannot be fetched after the grant''s end');
 SET ROLE sa_dev;
 SELECT throws_ok('SELECT count(*) FROM sa.notes', '42501', NULL, 'nor the table read again');
+SELECT throws_ok('EXECUTE p_notes', '42501', NULL, 'nor the statement prepared under it');
 RESET ROLE;
 
 -------------------------------------------------------------------------------
