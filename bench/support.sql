@@ -20,7 +20,7 @@ SET ROLE bench_officer;
 SELECT privacy.approve_access(:sup_grant);
 RESET ROLE;
 
--- grants_to_others(on): 100 active grants to the other support roles, or none
+-- bench_other_grants(make): 100 active grants to the other support roles (true), or none (false)
 CREATE PROCEDURE public.bench_other_grants(make boolean)
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -334,7 +334,7 @@ step "The vendor's developer needs to look" "The software's vendor hosts it and 
 as dev_sven <<'SQL'
 SELECT count(*) FROM agency.candidates;
 SELECT privacy.request_access('dev_sven', 'TICKET-4711: intake form loses the phone number', '{12}',
-                              '{agency.candidates}', now() + interval '8 seconds') AS grant_id \gset
+                              '{agency.candidates}', now() + interval '8 seconds') AS grant_id;
 SQL
 as fg_officer <<'SQL'
 SELECT id, role, reason, scopes, tables, until - requested_at AS lasts, status FROM privacy.access_grants;
