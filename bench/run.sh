@@ -14,9 +14,9 @@
 #   BENCH_REPEAT   measurements of each subject          (default 5)
 #   BENCH_ONLY     sections to run, separated by spaces or commas (default
 #                  all): audit copy output lookup rls support discovery
-#                  columns retention rights sizes; the setup runs always, and the
+#                  columns retention rights breaches sizes; the setup runs always, and the
 #                  results go to bench/out/results-only.tsv instead
-#   BENCH_RIGHTS_ROWS  candidates of the demo agency in the rights section
+#   BENCH_RIGHTS_ROWS  candidates of the demo agency in the rights and breaches sections
 #                  (default BENCH_ROWS; one million take about two minutes
 #                  to generate on two cores)
 #   BENCH_RIGHTS_N candidates erased by the rights section  (default 200)
@@ -735,6 +735,41 @@ bench_rights() {
     one_cpu off
 }
 
+# bench_breaches: the exposure of a phished clerk login on the demo agency
+# (bench/breaches.sql), privacy.breach_exposure against the hand-written
+# count of the same rows and subjects; both run as the privacy officer, and
+# the two must agree before anything is timed
+bench_breaches() {
+    local r base=() subj=() mb ms b exp hand q
+    local t0=$SECONDS
+    say "== breaches: exposure of a phished clerk login, demo agency with $RIGHTS_ROWS candidates"
+    if ! only rights; then
+        sql -v scale="$RIGHTS_ROWS" -v n=1 -v seed=0.5 -f "$BENCH/rights.sql" >/dev/null
+    fi
+    sql -f "$BENCH/breaches.sql" >/dev/null
+    say "   setup: $((SECONDS - t0)) s"
+    b=$(sql -At -c "SELECT id FROM breach_bench.breach")
+    q="SELECT privacy.breach_exposure($b, role => 'bench_breach_clerk', from_time => now() - interval '1 day', until_time => now())"
+    exp=$(sql -At -c "SET ROLE bench_breach_officer; SELECT jsonb_build_object('records', e -> 'records', 'subjects', e -> 'subjects') FROM ($q) x(e)")
+    hand=$(sql -At -c "SELECT breach_bench.hand_count()")
+    if [ "$(sql -At -c "SELECT '$exp'::jsonb = '$hand'::jsonb")" != t ]; then
+        say "   the exposure and the hand-written count differ: $exp against $hand"
+        return 1
+    fi
+    say "   $(sql -At -c "SELECT ('$hand'::jsonb ->> 'subjects') || ' candidates, ' || (SELECT sum(v::bigint) FROM jsonb_each_text('$hand'::jsonb -> 'records') x(k, v)) || ' records'")"
+    say "   ${COPY_REPEAT}x hand-written count and breach_exposure"
+    for ((r = 1; r <= COPY_REPEAT; r++)); do
+        base+=("$(sql_time "" "SELECT breach_bench.hand_count()" bench_breach_officer)")
+        subj+=("$(sql_time "" "$q" bench_breach_officer)")
+    done
+    say "   hand-written ms:    $(list "${base[@]}")"
+    say "   breach_exposure ms: $(list "${subj[@]}")"
+    mb=$(median "${base[@]}")
+    ms=$(median "${subj[@]}")
+    result breach_exposure_clerk "$(printf '%.0f ms' "$mb")" "$(printf '%.0f ms' "$ms")" \
+        "$(divide "$ms" "$mb")" "<=2"
+}
+
 # megabytes BYTES: a size for display
 megabytes() {
     awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1048576 }'
@@ -797,5 +832,6 @@ if only columns; then bench_columns; fi
 one_cpu off
 if only retention; then bench_retention; fi
 if only rights; then bench_rights; fi
+if only breaches; then bench_breaches; fi
 if only sizes; then bench_sizes; fi
 report

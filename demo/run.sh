@@ -354,6 +354,38 @@ as fg_officer <<'SQL'
 SELECT markdown FROM privacy.access_report((SELECT max(id) FROM privacy.access_grants));
 SQL
 
+step "A phished login" "The Utrecht clerk's password was phished: someone used the login from abroad for the last hour. The privacy officer records the breach (the report to the Autoriteit Persoonsgegevens is due 72 hours after becoming aware of it), computes what the login could read in that window from the scopes it held then, and which categories it saw in full, drafts the notification with everything AVG art. 33(3) asks for, and, the risk being high, queues one notification per candidate concerned. The register keeps it all; nobody can delete it."
+as fg_officer <<'SQL'
+SELECT privacy.report_breach('Phishing: the login of the Utrecht intake clerk was used from abroad',
+                             became_aware_at => now() - interval '10 minutes', kind => 'confidentiality',
+                             occurred_from => now() - interval '1 hour', occurred_until => now(),
+                             contact => 'FG: fg@uitzendbureau.example, 030-1234567') AS breach_id \gset
+SELECT privacy.report_breach('A laptop with a payroll export was stolen from a car', now() - interval '60 hours',
+                             'confidentiality');
+SELECT id, description, authority_deadline, time_left, late FROM privacy.breaches_due;
+SELECT e ->> 'subjects' AS candidates, e -> 'records' AS records_per_table,
+       (SELECT string_agg(k || ' ' || (v ->> 'seen'), ', ' ORDER BY k) FROM jsonb_each(e -> 'categories') c(k, v)) AS categories
+  FROM privacy.breach_exposure(:breach_id, role => 'clerk_utrecht',
+                               from_time => now() - interval '1 hour', until_time => now()) e;
+SELECT privacy.assess_breach(:breach_id, 'high', 'Names, addresses and phone numbers of a whole branch in the hands of a phisher',
+                             consequences => 'Targeted phishing and identity fraud against the candidates',
+                             measures => 'Password reset and sessions ended; second factor enforced for all branch logins');
+SELECT queued AS notifications_queued FROM privacy.breach_notification(:breach_id);
+SELECT privacy.notify_authority(:breach_id, reference => 'AP-2026-12345');
+SELECT count(*) AS breaches_due_now FROM privacy.breaches_due;
+SQL
+as postgres <<'SQL'
+DELETE FROM privacy.breach;
+SQL
+as fg_officer <<'SQL' | sed -n '1,75p'
+\pset format unaligned
+\pset tuples_only on
+SELECT markdown FROM privacy.breach_notification((SELECT min(id) FROM privacy.breach));
+SQL
+as clerk_utrecht <<'SQL'
+SELECT count(*) FROM privacy.breach;
+SQL
+
 step "The privacy officer reads the audit trail" "Every entry carries a SHA-256 hash and is sealed when its transaction commits; the seals form a chain, and audit_verify() recomputes all of it."
 as fg_officer <<'SQL'
 SELECT count(*) AS entries, count(DISTINCT action) AS actions FROM privacy.audit_log;

@@ -103,7 +103,7 @@ psql -X -q -v ON_ERROR_STOP=1 -h "$DIR_A" -p "$PORT_A" -d "$SRC" \
     -c "SELECT agency.generate($SCALE, 0.42, current_date)" >/dev/null || exit 1
 
 psql -X -q -v ON_ERROR_STOP=1 -h "$DIR_A" -p "$PORT_A" -d "$SRC" -f test/client/lib/fill_catalogs.sql \
-    -f test/client/lib/fill_support.sql >"$WORK/fill.log" 2>&1 || { cat "$WORK/fill.log"; exit 1; }
+    -f test/client/lib/fill_support.sql -f test/client/lib/fill_breaches.sql >"$WORK/fill.log" 2>&1 || { cat "$WORK/fill.log"; exit 1; }
 read -r ERASED RESTRICTED EXPORTED HELD <<<"$(q "$SOURCE" "
     SELECT (SELECT subject_key FROM privacy.request WHERE kind = 'erasure') || ' ' ||
            (SELECT subject_key FROM privacy.request WHERE kind = 'restriction') || ' ' ||
