@@ -474,8 +474,24 @@ $$;
 
 -------------------------------------------------------------------------------
 -- 70_rights.sql: the record of processing lists support roles abroad as
--- transfers, and the support access granted
+-- transfers, the support access granted and the accepted lint findings
 -------------------------------------------------------------------------------
+
+-- Findings of privacy.lint() accepted with their reason (80_lint.sql);
+-- the record of processing lists them.
+CREATE TABLE @extschema@.lint_suppression (
+    code           text        NOT NULL CHECK (code ~ '^PP[0-9]{3}$'),
+    object         text        NOT NULL,
+    reason         text        NOT NULL CHECK (pg_catalog.btrim(reason) <> ''),
+    suppressed_by  name        NOT NULL,
+    suppressed_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (code, object)
+);
+COMMENT ON TABLE @extschema@.lint_suppression IS
+'Findings of privacy.lint() accepted for an object, with the reason; listed in the record of processing';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.lint_suppression', '');
+REVOKE ALL ON @extschema@.lint_suppression FROM PUBLIC;
+
 
 CREATE OR REPLACE FUNCTION @extschema@.processing_register()
 RETURNS jsonb
@@ -538,6 +554,10 @@ SELECT jsonb_build_object(
                       'rounding', d.rounding, 'minimum', d.min_keep::text, 'action', d.action,
                       'legal_basis', d.legal_basis, 'source', d.source) ORDER BY d.name), '[]')
                     FROM privacy.document_type d),
+    'accepted_findings', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                              'code', s.code, 'object', s.object, 'reason', s.reason, 'by', s.suppressed_by,
+                              'at', s.suppressed_at) ORDER BY s.code, s.object), '[]')
+                            FROM privacy.lint_suppression s),
     'security_measures', jsonb_build_array(
         'BSNs stored in the bsn type: validated, masked for roles outside ' || current_setting('privacy.bsn_role') ||
             ', not searchable or sortable by them, changes audited',
@@ -604,6 +624,10 @@ BEGIN
         md := md || format(E'| %s | %s (%s) | %s | %s | %s |\n', e ->> 'document_type', e ->> 'retention',
                            e ->> 'rounding', e ->> 'clock', coalesce(e ->> 'minimum', '-'),
                            coalesce(e ->> 'source', '-'));
+    END LOOP;
+    md := md || E'\n## Accepted findings of privacy.lint()\n\n| code | object | reason | by |\n|---|---|---|---|\n';
+    FOR e IN SELECT * FROM jsonb_array_elements(reg -> 'accepted_findings') LOOP
+        md := md || format(E'| %s | %s | %s | %s |\n', e ->> 'code', e ->> 'object', e ->> 'reason', e ->> 'by');
     END LOOP;
     md := md || E'\n## Security measures\n\n';
     FOR e IN SELECT * FROM jsonb_array_elements(reg -> 'security_measures') LOOP
@@ -740,8 +764,12 @@ BEGIN
                   DETAIL = 'AVG art. 33(5) requires every breach to be documented.',
                   HINT = 'Close a breach with privacy.close_breach().';
     END IF;
-    IF TG_TABLE_NAME <> 'breach'
-       OR (OLD.id, OLD.kind, OLD.became_aware_at, OLD.authority_deadline, OLD.reported_by, OLD.reported_at)
+    IF TG_TABLE_NAME <> 'breach' THEN
+        RAISE EXCEPTION 'breach register entry cannot be changed this way'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Exposures and the history of scope grants are kept as recorded.';
+    END IF;
+    IF (OLD.id, OLD.kind, OLD.became_aware_at, OLD.authority_deadline, OLD.reported_by, OLD.reported_at)
           IS DISTINCT FROM
           (NEW.id, NEW.kind, NEW.became_aware_at, NEW.authority_deadline, NEW.reported_by, NEW.reported_at)
        OR OLD.status = 'closed'
@@ -1656,5 +1684,441 @@ BEGIN
         'privacy.notify_subjects(bigint, timestamptz), privacy.close_breach(bigint, text), '
         'privacy.breach_exposure(bigint, regrole, timestamptz, timestamptz, regclass, text, name[], text), '
         'privacy.breach_notification(bigint) TO %I', officer);
+END
+$$;
+
+-------------------------------------------------------------------------------
+-- 80_lint.sql: lint and strict mode (new in 0.2.0)
+-------------------------------------------------------------------------------
+
+-------------------------------------------------------------------------------
+-- The checks
+-------------------------------------------------------------------------------
+
+-- Tables of the application: ordinary and partitioned tables outside the
+-- system schemas, not members of an extension, not partitions.
+CREATE FUNCTION @extschema@._lint_tables()
+RETURNS SETOF regclass
+LANGUAGE sql STABLE
+AS $$
+    SELECT c.oid::regclass
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+       AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%'
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
+                          AND d.deptype = 'e')
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                        WHERE d.classid = 'pg_catalog.pg_namespace'::regclass AND d.objid = n.oid
+                          AND d.deptype = 'e')
+$$;
+COMMENT ON FUNCTION @extschema@._lint_tables() IS
+'The application''s tables that lint looks at';
+
+-- The class a column's name or type suggests, or NULL.
+CREATE FUNCTION @extschema@._lint_suggested_class(col name, typ regtype)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+RETURN CASE
+    WHEN col ~* '(health|medic|diagnos|ziekte|ziek_|sick|religi|geloof|nationalit|ethnic|etnic|afkomst)' THEN 'special'
+    WHEN col ~* '(photo|foto|image|picture|avatar|portrait|pasfoto)' OR typ = 'bytea'::regtype THEN 'photo'
+    WHEN col ~* '(e_?mail|phone|telefoon|mobile|mobiel|^tel_|_tel$|^tel$)' THEN 'contact'
+    WHEN col ~* '(iban|bank|rekening|salary|salaris|wage|loon)' THEN 'financial'
+    WHEN col ~* '(birth|geboorte|^dob$|address|adres|street|straat|postcode|zip|city|woonplaats|house_?number|huisnummer|(^|_)name$|naam$|voornaam|achternaam|surname|initials|voorletters)' THEN 'identifying'
+END;
+COMMENT ON FUNCTION @extschema@._lint_suggested_class(name, regtype) IS
+'The column class a column''s name (Dutch or English) or type suggests';
+
+CREATE FUNCTION @extschema@._lint_findings(sample_rows integer DEFAULT 200)
+RETURNS TABLE (code text, severity text, object text, message text, fix text)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    st text := coalesce((SELECT s.name FROM privacy.subject_type s ORDER BY s.name LIMIT 1), '<subject type>');
+    pur text := coalesce((SELECT p.name FROM privacy.purpose p ORDER BY p.name LIMIT 1), '<purpose>');
+    t record;
+    cols text[];
+    hits boolean[];
+    i integer;
+    tabs oid[] := ARRAY(SELECT privacy._lint_tables());
+BEGIN
+
+    -- PP001: a BSN column in a table that is not registered
+    RETURN QUERY
+    SELECT 'PP001', 'error', l.relid::regclass::text,
+           format('table holds BSNs (column %s) but is not registered', string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)),
+           format('SELECT privacy.register_table(%L, %L, key_column => ''<column with the subject''''s key>'');',
+                  l.relid::regclass::text, st)
+      FROM unnest(tabs) l(relid)
+      JOIN pg_attribute a ON a.attrelid = l.relid AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE privacy._type_involves_bsn(a.atttypid::regtype)
+       AND NOT EXISTS (SELECT FROM privacy.table_subject s WHERE s.relid = l.relid)
+     GROUP BY l.relid;
+
+    -- PP002: a foreign-key path to a subject's table, not registered
+    RETURN QUERY
+    SELECT DISTINCT ON (p.tbl) 'PP002', 'error', p.tbl::text,
+           format('table reaches the %s of subject type %s through foreign keys but is not registered',
+                  s.root_table, s.name),
+           format('SELECT privacy.register_table(%L, %L, %s, %s, %s, scope_through => %s);', p.tbl::text, s.name,
+                  coalesce(quote_literal(p.key_column), 'NULL'), coalesce(quote_literal(p.via::text), 'NULL'),
+                  coalesce(quote_literal(p.scope_column), 'NULL'), coalesce(quote_literal(p.scope_through::text), 'NULL'))
+      FROM privacy.subject_type s, privacy.propose_registrations(s.name) p
+     WHERE NOT p.registered AND p.tbl::oid = ANY (tabs)
+       AND NOT EXISTS (SELECT FROM privacy.table_subject x WHERE x.relid = p.tbl)
+     ORDER BY p.tbl, s.name;
+
+    -- PP003: a registration that no longer fits the table
+    RETURN QUERY
+    SELECT 'PP003', 'error', r.relid::text, x.what,
+           format('SELECT privacy.unregister_table(%L);  -- then register it again: privacy.propose_registrations()', r.relid::text)
+      FROM privacy.registered_table r,
+           LATERAL (SELECT format('scope column %I does not exist', r.scope_column) AS what
+                     WHERE r.scope_column IS NOT NULL
+                       AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = r.relid AND a.attname = r.scope_column
+                                                                    AND a.attnum > 0 AND NOT a.attisdropped)
+                    UNION ALL
+                    SELECT format('no foreign key (%s) to %s for the scope any more', array_to_string(r.scope_fk_columns, ', '),
+                                  r.scope_parent)
+                     WHERE r.scope_parent IS NOT NULL
+                       AND NOT EXISTS (SELECT FROM pg_constraint c
+                                        WHERE c.contype = 'f' AND c.conrelid = r.relid AND c.confrelid = r.scope_parent
+                                          AND ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(n, o)
+                                                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n
+                                                     ORDER BY k.o)::name[] = r.scope_fk_columns)
+                    UNION ALL
+                    SELECT format('key column %I of subject type %s does not exist', ts.key_column, ts.subject_type)
+                      FROM privacy.table_subject ts
+                     WHERE ts.relid = r.relid AND ts.key_column IS NOT NULL
+                       AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = r.relid AND a.attname = ts.key_column
+                                                                    AND a.attnum > 0 AND NOT a.attisdropped)
+                    UNION ALL
+                    SELECT format('no foreign key (%s) to %s on the path to subject type %s any more',
+                                  (SELECT string_agg(c, ', ') FROM jsonb_array_elements_text(ts.via_columns -> 0 -> 'columns') c),
+                                  ts.via[1], ts.subject_type)
+                      FROM privacy.table_subject ts
+                     WHERE ts.relid = r.relid AND ts.via IS NOT NULL
+                       AND NOT EXISTS (SELECT FROM pg_constraint c
+                                        WHERE c.contype = 'f' AND c.conrelid = r.relid AND c.confrelid = ts.via[1]
+                                          AND ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, o)
+                                                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n
+                                                     ORDER BY k.o)
+                                              = ARRAY(SELECT jsonb_array_elements_text(ts.via_columns -> 0 -> 'columns')))) x;
+
+    -- PP004: an unclassified column whose name or type suggests personal data
+    RETURN QUERY
+    SELECT 'PP004', 'warning', format('%s.%I', r.relid, a.attname),
+           format('column looks like %s data but has no class', privacy._lint_suggested_class(a.attname, a.atttypid::regtype)),
+           format('SELECT privacy.classify_column(%L, %L, %L);', r.relid::text, a.attname,
+                  privacy._lint_suggested_class(a.attname, a.atttypid::regtype))
+      FROM privacy.registered_table r
+      JOIN pg_attribute a ON a.attrelid = r.relid AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE privacy._lint_suggested_class(a.attname, a.atttypid::regtype) IS NOT NULL
+       AND NOT privacy._type_involves_bsn(a.atttypid::regtype)
+       AND NOT EXISTS (SELECT FROM privacy.column_policy cp
+                        WHERE cp.relid = r.relid AND cp.column_name = a.attname
+                          AND (cp.class IS NOT NULL OR cp.state <> 'on'))
+     ORDER BY r.relid::text, a.attnum;
+
+    -- PP005: BSNs or IBANs in a sample of a text column without a class
+    FOR t IN SELECT r.relid, array_agg(a.attname ORDER BY a.attnum) AS cols
+               FROM privacy.registered_table r
+               JOIN pg_attribute a ON a.attrelid = r.relid AND a.attnum > 0 AND NOT a.attisdropped
+              WHERE privacy._base_type(a.atttypid::regtype) IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
+                AND NOT EXISTS (SELECT FROM privacy.column_policy cp
+                                 WHERE cp.relid = r.relid AND cp.column_name = a.attname
+                                   AND (cp.class IS NOT NULL OR cp.state <> 'on'))
+              GROUP BY r.relid ORDER BY r.relid::text LOOP
+        cols := t.cols;
+        EXECUTE format('SELECT ARRAY[%s] FROM (SELECT %s FROM %s LIMIT %s) s',
+                       (SELECT string_agg(format('coalesce(bool_or(privacy.has_identifier(%I::text)), false)', c), ', ')
+                          FROM unnest(cols) c),
+                       (SELECT string_agg(quote_ident(c), ', ') FROM unnest(cols) c),
+                       t.relid::regclass, sample_rows)
+            INTO hits;
+        FOR i IN 1 .. cardinality(cols) LOOP
+            IF hits[i] THEN
+                code := 'PP005'; severity := 'warning'; object := format('%s.%I', t.relid::regclass, cols[i]);
+                message := 'BSNs or IBANs found in a sample of this text column, which has no class';
+                fix := format('SELECT privacy.classify_column(%L, %L, ''free_text'');  -- and see privacy.scan_table(%L)',
+                              t.relid::regclass::text, cols[i], t.relid::regclass::text);
+                RETURN NEXT;
+            END IF;
+        END LOOP;
+    END LOOP;
+
+    -- PP006, PP007: a registered table without a retention rule or a purpose
+    RETURN QUERY
+    SELECT 'PP006', 'warning', r.relid::text, 'registered table has no retention rule',
+           format('SELECT privacy.create_retention_rule(%L, %L, ''<document type>'', start_expr => ''<column>'');',
+                  left(regexp_replace(lower(c.relname), '[^a-z0-9_]', '_', 'g'), 63), r.relid::text)
+      FROM privacy.registered_table r JOIN pg_class c ON c.oid = r.relid
+     WHERE NOT EXISTS (SELECT FROM privacy.retention_rule x WHERE x.relid = r.relid)
+     ORDER BY r.relid::text;
+    RETURN QUERY
+    SELECT 'PP007', 'warning', r.relid::text, 'registered table is bound to no purpose',
+           format('SELECT privacy.bind_purpose(%L, %L);', r.relid::text, pur)
+      FROM privacy.registered_table r
+     WHERE NOT EXISTS (SELECT FROM privacy.table_purpose x WHERE x.relid = r.relid)
+     ORDER BY r.relid::text;
+
+    -- PP008: a purpose on consent without any consent recorded
+    RETURN QUERY
+    SELECT 'PP008', 'warning', p.name, 'purpose rests on consent but no consent is recorded',
+           format('SELECT privacy.record_consent(''%s'', ''<key>'', %L);  -- or give the purpose its real legal basis', st, p.name)
+      FROM privacy.purpose p
+     WHERE p.legal_basis = 'consent' AND NOT EXISTS (SELECT FROM privacy.consent c WHERE c.purpose = p.name)
+     ORDER BY p.name;
+
+    -- PP009, PP010: transfers outside the EU/EEA
+    RETURN QUERY
+    SELECT 'PP009', 'error', sp.role::text,
+           format('support role works from %s without a safeguard for the transfer', sp.country),
+           format('SELECT privacy.define_support_role(%L, %L, ''standard_contractual_clauses'');', sp.role::text, sp.country)
+      FROM privacy.support_profile sp WHERE sp.safeguard = 'none'
+     ORDER BY 3;
+    RETURN QUERY
+    SELECT 'PP010', 'warning', r.name,
+           format('recipient in %s rests on a derogation (AVG art. 49): only for occasional transfers', r.country),
+           format('SELECT privacy.define_recipient(%L, %L, %L, ''standard_contractual_clauses'');', r.name, r.kind, r.country)
+      FROM privacy.recipient r WHERE r.safeguard = 'derogation'
+     ORDER BY r.name;
+
+    -- PP011: retention rules that nothing runs
+    IF EXISTS (SELECT FROM privacy.retention_rule) THEN
+        IF to_regclass('cron.job') IS NULL THEN
+            i := 0;
+        ELSE
+            EXECUTE 'SELECT count(*) FROM cron.job WHERE active AND command ~* ''privacy\.purge''' INTO i;
+        END IF;
+        IF i = 0 THEN
+            code := 'PP011'; severity := 'warning'; object := 'privacy.purge';
+            message := 'retention rules exist but no active pg_cron job runs privacy.purge()';
+            fix := 'SELECT privacy.schedule_purge();';
+            RETURN NEXT;
+        END IF;
+    END IF;
+
+    -- PP012: requests past their deadline
+    RETURN QUERY
+    SELECT 'PP012', 'error', 'request ' || q.id,
+           format('%s request of %s is past its deadline (%s)', q.kind, q.subject_type, q.deadline),
+           format('SELECT privacy.close_request(%s, ''fulfilled'');  -- or privacy.extend_request(%s, ''<reason>'')', q.id, q.id)
+      FROM privacy.request q WHERE q.status = 'open' AND q.deadline < current_date
+     ORDER BY q.id;
+
+    -- PP013: login roles that bypass row-level security and can read a
+    -- registered table (the bootstrap superuser, which owns the cluster, aside)
+    RETURN QUERY
+    SELECT 'PP013', 'warning', ro.rolname::text,
+           format('login role is %s and reads every row of %s registered tables',
+                  CASE WHEN ro.rolsuper THEN 'a superuser' ELSE 'BYPASSRLS' END, count(*)),
+           format('ALTER ROLE %I %s;', ro.rolname, CASE WHEN ro.rolsuper THEN 'NOSUPERUSER' ELSE 'NOBYPASSRLS' END)
+      FROM pg_roles ro, privacy.registered_table r
+     WHERE ro.rolcanlogin AND (ro.rolsuper OR ro.rolbypassrls) AND ro.oid <> 10
+       AND has_any_column_privilege(ro.oid, r.relid, 'SELECT')
+     GROUP BY ro.rolname, ro.rolsuper
+     ORDER BY ro.rolname;
+
+    -- PP014: privileges granted to PUBLIC on a registered table
+    RETURN QUERY
+    SELECT 'PP014', 'error', r.relid::text,
+           format('PUBLIC holds %s on a registered table', string_agg(DISTINCT acl.privilege_type, ', ')),
+           format('REVOKE ALL ON %s FROM PUBLIC;', r.relid)
+      FROM privacy.registered_table r JOIN pg_class c ON c.oid = r.relid, aclexplode(c.relacl) acl
+     WHERE acl.grantee = 0
+     GROUP BY r.relid ORDER BY r.relid::text;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._lint_findings(integer) IS
+'Every finding of the lint checks, suppressed or not';
+
+CREATE FUNCTION @extschema@.lint(include_suppressed boolean DEFAULT false, sample_rows integer DEFAULT 200)
+RETURNS TABLE (code text, severity text, object text, message text, fix text, suppressed text)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+BEGIN
+    IF NOT (privacy._calling_role_is_admin() OR privacy._calling_role_is_officer()) THEN
+        RAISE EXCEPTION 'only the privacy admin or the privacy officer may lint the schema'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF sample_rows IS NULL OR sample_rows < 0 THEN
+        RAISE EXCEPTION 'sample_rows must be zero or more' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT f.code, f.severity, f.object, f.message, f.fix, s.reason
+      FROM privacy._lint_findings(sample_rows) f
+      LEFT JOIN privacy.lint_suppression s ON s.code = f.code AND s.object = f.object
+     WHERE include_suppressed OR s.code IS NULL
+     ORDER BY CASE f.severity WHEN 'error' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END, f.code, f.object;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.lint(boolean, integer) IS
+'What the registry misses: one row per finding with its code (PP001...), severity, object, what is wrong and the SQL that fixes it; suppressed findings only when asked';
+
+CREATE FUNCTION @extschema@.suppress_finding(code text, object text, reason text)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy._require_admin();
+    IF code IS NULL OR code !~ '^PP[0-9]{3}$' THEN
+        RAISE EXCEPTION 'invalid finding code "%"', code
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Codes look like PP004; see privacy.lint().';
+    END IF;
+    IF object IS NULL OR btrim(object) = '' OR reason IS NULL OR btrim(reason) = '' THEN
+        RAISE EXCEPTION 'a suppression names its object and its reason' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO privacy.lint_suppression AS x (code, object, reason, suppressed_by)
+    VALUES (code, object, reason, privacy._calling_role()::name)
+    ON CONFLICT ON CONSTRAINT lint_suppression_pkey DO UPDATE
+       SET reason = excluded.reason, suppressed_by = excluded.suppressed_by, suppressed_at = pg_catalog.now();
+    PERFORM privacy.audit_append('lint.suppress', object, NULL, NULL,
+                                 jsonb_build_object('code', code, 'reason', reason));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.suppress_finding(text, text, text) IS
+'Accept a finding of privacy.lint() for an object, with the reason; audited, and listed in the record of processing';
+
+CREATE FUNCTION @extschema@.unsuppress_finding(code text, object text)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy._require_admin();
+    DELETE FROM privacy.lint_suppression s WHERE s.code = unsuppress_finding.code AND s.object = unsuppress_finding.object;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'finding % of "%" is not suppressed', code, object USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM privacy.audit_append('lint.unsuppress', object, NULL, NULL, jsonb_build_object('code', code));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.unsuppress_finding(text, text) IS
+'Withdraw the suppression of a finding; audited';
+
+-------------------------------------------------------------------------------
+-- Strict mode
+--
+-- With privacy.strict on, every CREATE TABLE and ALTER TABLE notes its
+-- table; at commit, a deferred trigger runs the registration checks
+-- (PP001, PP002) on the tables noted and refuses the transaction when one
+-- of them holds personal data and is not registered.
+-------------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.strict_pending (
+    relid  oid NOT NULL,
+    txid   xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    PRIMARY KEY (txid, relid)
+);
+COMMENT ON TABLE @extschema@.strict_pending IS
+'Tables created or altered by a transaction under privacy.strict, checked when it commits; empty outside such a transaction';
+REVOKE ALL ON @extschema@.strict_pending FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._strict_note()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+BEGIN
+    IF NOT coalesce(current_setting('privacy.strict', true)::boolean, false) THEN
+        RETURN;
+    END IF;
+    INSERT INTO privacy.strict_pending (relid)
+    SELECT DISTINCT c.objid FROM pg_event_trigger_ddl_commands() c
+     WHERE c.classid = 'pg_catalog.pg_class'::regclass AND c.objsubid = 0
+       AND EXISTS (SELECT FROM pg_class x WHERE x.oid = c.objid AND x.relkind IN ('r', 'p')
+                                             AND x.relpersistence <> 't')
+    ON CONFLICT DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._strict_note() IS
+'Event trigger: under privacy.strict, note the tables a DDL command created or altered, for the check at commit';
+
+CREATE EVENT TRIGGER privacy_strict_note ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+    EXECUTE FUNCTION @extschema@._strict_note();
+
+CREATE FUNCTION @extschema@._strict_check()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    f record;
+BEGIN
+    DELETE FROM privacy.strict_pending p WHERE p.txid = NEW.txid AND p.relid = NEW.relid;
+    IF NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = NEW.relid)
+       OR EXISTS (SELECT FROM privacy.table_subject s WHERE s.relid = NEW.relid) THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO f FROM privacy._lint_findings(0) x
+     WHERE x.code IN ('PP001', 'PP002') AND x.object = NEW.relid::regclass::text
+       AND NOT EXISTS (SELECT FROM privacy.lint_suppression s WHERE s.code = x.code AND s.object = x.object)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table "%" holds personal data and is not registered', NEW.relid::regclass
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('%s: %s. privacy.strict is on: a table like this must be registered in the transaction that creates it.',
+                                  f.code, f.message),
+                  HINT = format('Run, as the privacy admin, in the same transaction: %s', f.fix);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._strict_check() IS
+'Deferred trigger: at commit, refuse a table noted under privacy.strict that holds personal data and is not registered';
+
+CREATE CONSTRAINT TRIGGER strict_check AFTER INSERT ON @extschema@.strict_pending
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION @extschema@._strict_check();
+ALTER TABLE @extschema@.strict_pending ENABLE ALWAYS TRIGGER strict_check;
+
+CREATE FUNCTION @extschema@.set_strict(enabled boolean)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy._require_admin();
+    IF enabled IS NULL THEN
+        RAISE EXCEPTION 'strict mode is on or off' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    EXECUTE format('ALTER DATABASE %I SET privacy.strict = %s', current_database(), CASE WHEN enabled THEN 'on' ELSE 'off' END);
+    PERFORM privacy.audit_append('lint.strict', current_database(), NULL, NULL, jsonb_build_object('strict', enabled));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.set_strict(boolean) IS
+'Switch privacy.strict on or off for the current database (new sessions); audited';
+
+REVOKE EXECUTE ON FUNCTION
+    @extschema@._lint_tables(),
+    @extschema@._lint_suggested_class(name, regtype),
+    @extschema@._lint_findings(integer),
+    @extschema@.lint(boolean, integer),
+    @extschema@.suppress_finding(text, text, text),
+    @extschema@.unsuppress_finding(text, text),
+    @extschema@._strict_note(),
+    @extschema@._strict_check(),
+    @extschema@.set_strict(boolean)
+FROM PUBLIC;
+DO $$
+DECLARE
+    admin text := coalesce(nullif(current_setting('privacy.admin_role', true), ''), 'privacy_admin');
+    officer text := coalesce(nullif(current_setting('privacy.officer_role', true), ''), 'privacy_officer');
+BEGIN
+    EXECUTE pg_catalog.format('GRANT SELECT ON privacy.lint_suppression TO %I, %I', admin, officer);
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION privacy.lint(boolean, integer) TO %I, %I', admin, officer);
+    EXECUTE pg_catalog.format(
+        'GRANT EXECUTE ON FUNCTION privacy.suppress_finding(text, text, text), '
+        'privacy.unsuppress_finding(text, text), privacy.set_strict(boolean) TO %I', admin);
 END
 $$;

@@ -75,6 +75,15 @@ int			privacy_bsn_visible_digits = 3;
  */
 char	   *privacy_actor = NULL;
 
+/*
+ * privacy.strict: refuse, at commit, a transaction that creates or alters
+ * a table so that it holds personal data (a bsn column, a foreign key to a
+ * subject's table) without registering it.  A security setting: only a
+ * superuser sets it, or the privacy admin per database through
+ * privacy.set_strict().  The check itself is SQL (sql/src/80_lint.sql).
+ */
+bool		privacy_strict = false;
+
 /* true when the hooks were installed at postmaster start */
 bool		privacy_hooks_active = false;
 
@@ -192,6 +201,15 @@ _PG_init(void)
 							   PGC_USERSET,
 							   0,
 							   check_actor, NULL, NULL);
+
+	DefineCustomBoolVariable("privacy.strict",
+							 "Refuses at commit DDL that leaves a table holding personal data unregistered.",
+							 NULL,
+							 &privacy_strict,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("privacy");
 
@@ -507,6 +525,11 @@ privacy_status(PG_FUNCTION_ARGS)
 			privacy_spi_finish();
 		}
 	}
+
+	status_row(ts, td, "privacy.strict", privacy_strict ? "ok" : "info",
+			   privacy_strict ?
+			   "on: DDL that leaves personal data unregistered is refused at commit" :
+			   "off: privacy.lint() reports unregistered personal data; privacy.set_strict(true) refuses it");
 
 	/* pg_cron, for the scheduled purge */
 	if (OidIsValid(get_extension_oid("pg_cron", true)))

@@ -98,6 +98,7 @@ struct QueryDesc;
 struct PlannedStmt;
 extern char *privacy_support_role;
 extern int	privacy_support_max_duration;
+extern bool privacy_strict;
 extern void privacy_support_reset(void);
 extern bool privacy_support_user(Oid roleid);
 extern void privacy_support_scopes(Oid roleid, bool *all, List **values, MemoryContext cxt);

@@ -658,6 +658,22 @@ $$;
 COMMENT ON FUNCTION @extschema@.export_subject_encrypted(text, text, text, boolean, bigint) IS
 'The export of a subject encrypted with OpenPGP (AES-256, a passphrase) for delivery; decrypt with pgp_sym_decrypt or gpg';
 
+-- Findings of privacy.lint() accepted with their reason (80_lint.sql);
+-- the record of processing lists them.
+CREATE TABLE @extschema@.lint_suppression (
+    code           text        NOT NULL CHECK (code ~ '^PP[0-9]{3}$'),
+    object         text        NOT NULL,
+    reason         text        NOT NULL CHECK (pg_catalog.btrim(reason) <> ''),
+    suppressed_by  name        NOT NULL,
+    suppressed_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (code, object)
+);
+COMMENT ON TABLE @extschema@.lint_suppression IS
+'Findings of privacy.lint() accepted for an object, with the reason; listed in the record of processing';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.lint_suppression', '');
+REVOKE ALL ON @extschema@.lint_suppression FROM PUBLIC;
+
+
 -- The record of processing
 
 CREATE FUNCTION @extschema@.processing_register()
@@ -721,6 +737,10 @@ SELECT jsonb_build_object(
                       'rounding', d.rounding, 'minimum', d.min_keep::text, 'action', d.action,
                       'legal_basis', d.legal_basis, 'source', d.source) ORDER BY d.name), '[]')
                     FROM privacy.document_type d),
+    'accepted_findings', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                              'code', s.code, 'object', s.object, 'reason', s.reason, 'by', s.suppressed_by,
+                              'at', s.suppressed_at) ORDER BY s.code, s.object), '[]')
+                            FROM privacy.lint_suppression s),
     'security_measures', jsonb_build_array(
         'BSNs stored in the bsn type: validated, masked for roles outside ' || current_setting('privacy.bsn_role') ||
             ', not searchable or sortable by them, changes audited',
@@ -790,6 +810,10 @@ BEGIN
         md := md || format(E'| %s | %s (%s) | %s | %s | %s |\n', e ->> 'document_type', e ->> 'retention',
                            e ->> 'rounding', e ->> 'clock', coalesce(e ->> 'minimum', '-'),
                            coalesce(e ->> 'source', '-'));
+    END LOOP;
+    md := md || E'\n## Accepted findings of privacy.lint()\n\n| code | object | reason | by |\n|---|---|---|---|\n';
+    FOR e IN SELECT * FROM jsonb_array_elements(reg -> 'accepted_findings') LOOP
+        md := md || format(E'| %s | %s | %s | %s |\n', e ->> 'code', e ->> 'object', e ->> 'reason', e ->> 'by');
     END LOOP;
     md := md || E'\n## Security measures\n\n';
     FOR e IN SELECT * FROM jsonb_array_elements(reg -> 'security_measures') LOOP

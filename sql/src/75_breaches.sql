@@ -132,8 +132,12 @@ BEGIN
                   DETAIL = 'AVG art. 33(5) requires every breach to be documented.',
                   HINT = 'Close a breach with privacy.close_breach().';
     END IF;
-    IF TG_TABLE_NAME <> 'breach'
-       OR (OLD.id, OLD.kind, OLD.became_aware_at, OLD.authority_deadline, OLD.reported_by, OLD.reported_at)
+    IF TG_TABLE_NAME <> 'breach' THEN
+        RAISE EXCEPTION 'breach register entry cannot be changed this way'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Exposures and the history of scope grants are kept as recorded.';
+    END IF;
+    IF (OLD.id, OLD.kind, OLD.became_aware_at, OLD.authority_deadline, OLD.reported_by, OLD.reported_at)
           IS DISTINCT FROM
           (NEW.id, NEW.kind, NEW.became_aware_at, NEW.authority_deadline, NEW.reported_by, NEW.reported_at)
        OR OLD.status = 'closed'

@@ -1,5 +1,5 @@
 -- Fills the breach register of pg_privacy 0.2.0 and later, after
--- fill_catalogs.sql: a scope grant that ended, a breach reported by the
+-- fill_catalogs.sql: a scope grant that ended, a lint finding suppressed, a breach reported by the
 -- officer with the exposure of a compromised clerk, of leaked rows and of a
 -- recipient, assessed as high risk, its notification drafted (one outbox
 -- entry per person concerned) and the authority notified.  Run with
@@ -8,6 +8,7 @@ SET client_min_messages = warning;
 SET ROLE dr_admin;
 SELECT privacy.grant_scope('dr_clerk', '1');
 SELECT privacy.revoke_scope('dr_clerk', '1');
+SELECT privacy.suppress_finding('PP006', 'agency.photos', 'photos are switched off; nothing to keep');
 RESET ROLE;
 SET ROLE dr_officer;
 SELECT privacy.report_breach('Phished login of the branch 12 clerk', now() - interval '1 hour', 'confidentiality',
