@@ -15,6 +15,7 @@ SQL_PIECES = $(sort $(wildcard sql/src/*.sql))
 DATA_built = sql/pg_privacy--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built),$(wildcard sql/pg_privacy--*.sql))
 DOCS = README.md
+SCRIPTS = bin/pg_privacy_lint
 
 REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
 REGRESS_OPTS = --inputdir=test

@@ -14,7 +14,7 @@
 #   BENCH_REPEAT   measurements of each subject          (default 5)
 #   BENCH_ONLY     sections to run, separated by spaces or commas (default
 #                  all): audit copy output lookup rls support discovery
-#                  columns retention rights breaches sizes; the setup runs always, and the
+#                  columns retention rights breaches lint sizes; the setup runs always, and the
 #                  results go to bench/out/results-only.tsv instead
 #   BENCH_RIGHTS_ROWS  candidates of the demo agency in the rights and breaches sections
 #                  (default BENCH_ROWS; one million take about two minutes
@@ -770,6 +770,27 @@ bench_breaches() {
         "$(divide "$ms" "$mb")" "<=2"
 }
 
+# bench_lint: privacy.lint() on a schema of 500 tables (bench/lint.sql)
+# against a plain scan of pg_class and pg_attribute over the same tables;
+# the target is on the time itself (at most 5 s), the ratio is reported
+bench_lint() {
+    local r base=() subj=() mb ms q
+    say "== lint: privacy.lint() on 500 tables"
+    sql -f "$BENCH/lint.sql" >/dev/null
+    q="SELECT c.oid::regclass, a.attname, a.atttypid FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+        WHERE c.relnamespace = 'lint_bench'::regnamespace AND a.attnum > 0"
+    for ((r = 1; r <= COPY_REPEAT; r++)); do
+        base+=("$(sql_time "" "$q")")
+        subj+=("$(sql_time "" "SELECT * FROM privacy.lint()")")
+    done
+    say "   pg_class scan ms: $(list "${base[@]}")"
+    say "   lint ms:          $(list "${subj[@]}")"
+    mb=$(median "${base[@]}")
+    ms=$(median "${subj[@]}")
+    result lint_500_tables_seconds "-" "$(printf '%.0f ms' "$ms")" "$(divide "$ms" 1000)" "<=5"
+    result lint_500_vs_pg_class "$(printf '%.1f ms' "$mb")" "$(printf '%.0f ms' "$ms")" "$(divide "$ms" "$mb")" info
+}
+
 # megabytes BYTES: a size for display
 megabytes() {
     awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1048576 }'
@@ -833,5 +854,6 @@ one_cpu off
 if only retention; then bench_retention; fi
 if only rights; then bench_rights; fi
 if only breaches; then bench_breaches; fi
+if only lint; then bench_lint; fi
 if only sizes; then bench_sizes; fi
 report

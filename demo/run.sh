@@ -386,6 +386,38 @@ as clerk_utrecht <<'SQL'
 SELECT count(*) FROM privacy.breach;
 SQL
 
+step "A new release adds a table" "The next release of the staffing software adds a table of references that candidates give, with the referee's name and phone number. Nobody told the registry. privacy.lint() notices it, says what is wrong and gives the SQL that fixes it; the admin runs the fixes. With strict mode on, the next such table is refused when its transaction commits, unless it is registered in the same transaction."
+psql -X -q -d agency -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
+CREATE TABLE agency.candidate_references (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    candidate_id  bigint NOT NULL REFERENCES agency.candidates,
+    referee_name  text NOT NULL,
+    referee_phone text
+);
+GRANT SELECT, INSERT ON agency.candidate_references TO clerk_utrecht, clerk_amsterdam;
+SQL
+as dba_piet <<'SQL'
+SELECT code, severity, object, message FROM privacy.lint() WHERE object LIKE 'agency.candidate_references%';
+SELECT fix FROM privacy.lint() WHERE object LIKE 'agency.candidate_references%' AND code = 'PP002';
+DO $$
+DECLARE f record;
+BEGIN
+    FOR f IN SELECT fix FROM privacy.lint() WHERE object LIKE 'agency.candidate_references%' AND code = 'PP002' LOOP
+        EXECUTE f.fix;
+    END LOOP;
+    FOR f IN SELECT fix FROM privacy.lint() WHERE object LIKE 'agency.candidate_references%' AND code = 'PP004' LOOP
+        EXECUTE f.fix;
+    END LOOP;
+END
+$$;
+SELECT code, object FROM privacy.lint() WHERE object LIKE 'agency.candidate_references%';
+SELECT privacy.set_strict(true);
+SQL
+as postgres <<'SQL'
+SHOW privacy.strict;
+CREATE TABLE agency.candidate_skills (candidate_id bigint REFERENCES agency.candidates, skill text);
+SQL
+
 step "The privacy officer reads the audit trail" "Every entry carries a SHA-256 hash and is sealed when its transaction commits; the seals form a chain, and audit_verify() recomputes all of it."
 as fg_officer <<'SQL'
 SELECT count(*) AS entries, count(DISTINCT action) AS actions FROM privacy.audit_log;

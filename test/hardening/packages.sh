@@ -37,7 +37,7 @@ cleanup() {
 trap cleanup EXIT
 
 installed_files() {   # how many of the extension's files are in PostgreSQL's directories
-    ls "$EXTDIR"/pg_privacy* "$LIBDIR"/pg_privacy.so 2>/dev/null | wc -l
+    ls "$EXTDIR"/pg_privacy* "$LIBDIR"/pg_privacy.so "$PGBIN"/pg_privacy_lint 2>/dev/null | wc -l
 }
 
 fresh_cluster() {
@@ -66,8 +66,9 @@ ok $? "dpkg -i installs it"
 dpkg -L "$PKG" | grep -qx "$LIBDIR/pg_privacy.so" &&
     dpkg -L "$PKG" | grep -qx "$EXTDIR/pg_privacy--$VERSION.sql" &&
     dpkg -L "$PKG" | grep -qx "$EXTDIR/pg_privacy--0.1.0--$VERSION.sql" &&
-    dpkg -L "$PKG" | grep -qx "$EXTDIR/pg_privacy--0.1.0.sql"
-ok $? "it holds the library, the install scripts of 0.1.0 and $VERSION and the upgrade script"
+    dpkg -L "$PKG" | grep -qx "$EXTDIR/pg_privacy--0.1.0.sql" &&
+    dpkg -L "$PKG" | grep -qx "$PGBIN/pg_privacy_lint"
+ok $? "it holds the library, the install scripts of 0.1.0 and $VERSION, the upgrade script and pg_privacy_lint"
 fresh_cluster
 ok $? "a cluster preloading the packaged library starts"
 PGHOST=$DIR PGPORT=$PORT PGUSER=postgres make -s installcheck >"$DIR.installcheck.log" 2>&1
