@@ -42,13 +42,19 @@ $(DATA_built): $(SQL_PIECES) pg_privacy.control
 	  printf '%s\n' '\echo Use "CREATE EXTENSION pg_privacy CASCADE" to load this file. \quit'; \
 	  for f in $(SQL_PIECES); do printf '\n'; cat "$$f"; done; } > $@.tmp && mv $@.tmp $@
 
-.PHONY: test test-all demo demo-stop bench fuzz deps installcheck-pgtap deb dist
+.PHONY: test test-all demo demo-stop bench fuzz deps installcheck-pgtap uninstall-lint deb dist
 
 # make installcheck (PGXS) runs the pg_regress suite and the isolation specs
 # against the server PGHOST, PGPORT and PGUSER name, which must preload
 # pg_privacy; the pgTAP files run there too, each in a transaction it rolls
 # back, in a database of their own.
 installcheck: installcheck-pgtap
+
+# PGXS removes scripts by their path in the tree (bin/...), not by the name
+# it installed them under: remove the command by its name.
+uninstall: uninstall-lint
+uninstall-lint:
+	rm -f '$(DESTDIR)$(bindir)/pg_privacy_lint'
 
 installcheck-pgtap:
 	bash test/pgtap_run.sh pg_privacy_pgtap $(CURDIR)/pgtap.log || { cat $(CURDIR)/pgtap.log; exit 1; }
