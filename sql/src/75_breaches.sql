@@ -232,6 +232,21 @@ $$;
 COMMENT ON FUNCTION @extschema@._open_breach(bigint) IS
 'An open breach of the register, locked for update';
 
+-- A notification is recorded at a time between becoming aware and now.
+CREATE FUNCTION @extschema@._check_notified_at(b @extschema@.breach, notified_at timestamptz)
+RETURNS void
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    IF notified_at IS NULL OR notified_at < b.became_aware_at OR notified_at > clock_timestamp() THEN
+        RAISE EXCEPTION 'the notification of breach % must lie between becoming aware of it and now', b.id
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._check_notified_at(@extschema@.breach, timestamptz) IS
+'Raise unless a notification time lies between becoming aware of the breach and now';
+
 CREATE FUNCTION @extschema@.report_breach(description text, became_aware_at timestamptz, kind text,
                                           occurred_from timestamptz DEFAULT NULL,
                                           occurred_until timestamptz DEFAULT NULL,
@@ -330,10 +345,7 @@ BEGIN
         RAISE EXCEPTION 'the authority was notified of breach % already', breach_id
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    IF notified_at IS NULL OR notified_at < b.became_aware_at OR notified_at > clock_timestamp() THEN
-        RAISE EXCEPTION 'the notification must lie between becoming aware of the breach and now'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM privacy._check_notified_at(b, notified_at);
     IF notified_at > b.authority_deadline AND coalesce(btrim(late_reason), '') = '' THEN
         RAISE EXCEPTION 'the notification of breach % is late and needs its reason', breach_id
             USING ERRCODE = 'invalid_parameter_value',
@@ -368,10 +380,7 @@ BEGIN
         RAISE EXCEPTION 'the people concerned were notified of breach % already', breach_id
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    IF notified_at IS NULL OR notified_at < b.became_aware_at OR notified_at > clock_timestamp() THEN
-        RAISE EXCEPTION 'the notification must lie between becoming aware of the breach and now'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM privacy._check_notified_at(b, notified_at);
     UPDATE privacy.breach x SET subjects_notified_at = notified_at WHERE x.id = breach_id;
     PERFORM privacy.audit_append('breach.notify_subjects', 'breach ' || breach_id, NULL, NULL,
         jsonb_build_object('breach', breach_id, 'notified_at', notified_at));
@@ -800,7 +809,7 @@ BEGIN
             RAISE EXCEPTION 'table "%" has no column %', tbl, bad USING ERRCODE = 'undefined_column';
         END IF;
         typ := privacy._check_expression(format('%s%s AS r', privacy._only(tbl), tbl), condition,
-                                         'the condition of a leaked set of rows');
+                                         'condition of a leaked set of rows');
         IF typ <> 'boolean'::regtype THEN
             RAISE EXCEPTION 'the condition of a leaked set of rows must be boolean, not %', typ
                 USING ERRCODE = 'datatype_mismatch';
@@ -1022,6 +1031,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@._breach_guard(),
     @extschema@._require_officer(text),
     @extschema@._open_breach(bigint),
+    @extschema@._check_notified_at(@extschema@.breach, timestamptz),
     @extschema@.report_breach(text, timestamptz, text, timestamptz, timestamptz, text, text),
     @extschema@.assess_breach(bigint, text, text, text, text),
     @extschema@.notify_authority(bigint, timestamptz, text, text),
