@@ -399,7 +399,7 @@ as clerk_utrecht <<'SQL'
 SELECT count(*) FROM privacy.breach;
 SQL
 
-step "A new release adds a table" "The next release of the staffing software adds a table of references that candidates give, with the referee's name and phone number. Nobody told the registry. privacy.lint() notices it, says what is wrong and gives the SQL that fixes it; the admin runs the fixes. Lint also lists what this tour left out: tables without a retention rule or a purpose, a purpose on consent without any consent."
+step "A new release adds a table" "The next release of the staffing software adds a table of references that candidates give, with the referee's name and phone number. Nobody told the registry. privacy.lint() notices it, says what is wrong and gives the SQL that fixes it; the admin runs the fixes. Lint also lists what this tour left out: the contact persons at client companies, people too, in a table nobody registered; tables without a retention rule or a purpose; a purpose on consent without any consent."
 psql -X -q -d agency -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
 CREATE TABLE agency.candidate_references (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -428,8 +428,18 @@ $$;
 SELECT code, object FROM privacy.lint() WHERE object LIKE 'agency.candidate_references%';
 SQL
 
-step "Nothing left to find" "The admin finishes the registration: a retention rule for every registered table (candidates never employed go four weeks after they registered, employment records and placements seven years after the end of the year they ended, sick leave and recruiters' notes after two years, references four weeks after they were given), a purpose for every table, and the consents of the candidates who joined the talent pool, which the application records. Lint then finds nothing, and pg_privacy_lint, the command a migration pipeline runs, exits 0. With strict mode on, the next unregistered table is refused when its transaction commits."
+step "Nothing left to find" "The admin finishes the registration: the client companies' contact persons as a subject type of their own, kept two years after the last placement at their company ended; a retention rule for every registered table (candidates never employed go four weeks after they registered, employment records and placements seven years after the end of the year they ended, sick leave and recruiters' notes after two years, references four weeks after they were given), a purpose for every table, and the consents of the candidates who joined the talent pool, which the application records. Lint then finds nothing, and pg_privacy_lint, the command a migration pipeline runs, exits 0. With strict mode on, the next unregistered table is refused when its transaction commits."
 as dba_piet <<'SQL'
+SELECT privacy.register_subject_type('client_contact', 'agency.client_contacts', 'id', 'Contactpersonen bij opdrachtgevers');
+SELECT privacy.register_table('agency.client_contacts', 'client_contact', 'id');
+SELECT count(privacy.classify_column('agency.client_contacts', c, k)) AS classified
+  FROM (VALUES ('name', 'identifying'), ('email', 'contact'), ('phone', 'contact')) v(c, k);
+SELECT privacy.define_document_type('business_contact', '2 years', 'the end of the last placement at the contact''s company',
+                                    legal_basis => 'Legitimate interest (AVG art. 6(1)(f)) in the business relationship',
+                                    source => 'AVG art. 5(1)(e); no legal period applies: the agency''s own policy',
+                                    description => 'Names and contact details of contact persons at client companies');
+SELECT privacy.create_retention_rule('client_contacts', 'agency.client_contacts', 'business_contact',
+    start_expr => $$(SELECT max(p.end_date) FROM agency.placements p WHERE p.client_id = r.client_id)$$);
 SELECT privacy.create_retention_rule('never_employed', 'agency.candidates', 'rejected_applicant', start_expr => 'registered_at',
     condition => $$status IN ('rejected', 'inactive') AND NOT EXISTS (SELECT FROM agency.employees e WHERE e.candidate_id = r.id)$$);
 SELECT privacy.create_retention_rule('employments', 'agency.employees', 'payroll_record', start_expr => 'employment_end');
@@ -444,6 +454,9 @@ SELECT privacy.define_purpose('absence', 'Guiding sick employees back to work an
 SELECT privacy.bind_purpose('agency.sick_leave', 'absence'), privacy.bind_purpose('agency.employees', 'payroll'),
        privacy.bind_purpose('agency.photos', 'placement'), privacy.bind_purpose('agency.candidate_references', 'placement'),
        privacy.bind_purpose('agency.candidates', 'talent_pool');
+SELECT privacy.define_purpose('client_relations', 'Keeping in touch with the contact persons of client companies',
+                              'legitimate_interest');
+SELECT privacy.bind_purpose('agency.client_contacts', 'client_relations');
 SQL
 as postgres <<'SQL'
 -- what the application records when a candidate joins the talent pool

@@ -36,6 +36,53 @@ $$;
 COMMENT ON FUNCTION @extschema@._lint_tables() IS
 'The application''s tables that lint looks at';
 
+-- Views and materialized views of the application that read registered
+-- tables, directly or through other views, with the tables they reach.
+CREATE FUNCTION @extschema@._lint_views()
+RETURNS TABLE (view regclass, relkind "char", owner regrole, invoker boolean, tables text)
+LANGUAGE sql STABLE
+AS $$
+    WITH RECURSIVE reach (view, tbl) AS (
+        SELECT rw.ev_class, d.refobjid
+          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid
+         WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+           AND d.refobjid <> rw.ev_class
+           AND d.refobjid IN (SELECT r.relid::oid FROM @extschema@.registered_table r)
+        UNION
+        SELECT rw.ev_class, r.tbl
+          FROM reach r
+          JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass
+                                     AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = r.view
+          JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid AND rw.ev_class <> r.view
+    )
+    SELECT c.oid::regclass, c.relkind, c.relowner::regrole,
+           coalesce((SELECT o.option_value::boolean FROM pg_catalog.pg_options_to_table(c.reloptions) o
+                      WHERE o.option_name = 'security_invoker'), false),
+           string_agg(DISTINCT r.tbl::regclass::text, ', ' ORDER BY r.tbl::regclass::text)
+      FROM reach r
+      JOIN pg_catalog.pg_class c ON c.oid = r.view
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('v', 'm')
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+       AND n.nspname NOT LIKE 'pg\_temp\_%'
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
+                          AND d.deptype = 'e')
+     GROUP BY c.oid, c.relkind, c.relowner, c.reloptions
+$$;
+COMMENT ON FUNCTION @extschema@._lint_views() IS
+'The application''s views and materialized views that read registered tables, with the tables they reach';
+
+-- Whether a column's name says it holds data about a person, strongly
+-- enough to report a table nobody registered (a bare "name" or "city" is
+-- also what a company or a branch has).
+CREATE FUNCTION @extschema@._lint_personal_name(col name)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE
+RETURN col ~* '(e_?mail|phone|telefoon|mobile|mobiel|^tel$|(^|_)iban|rekeningnummer|birth|geboorte|^dob$|first_?name|last_?name|given_?name|family_?name|surname|voornaam|achternaam|voorletters|initials|health|medic|diagnos|religi|nationalit|ethnic|etnic|photo|foto|portrait)';
+COMMENT ON FUNCTION @extschema@._lint_personal_name(name) IS
+'Whether a column name (Dutch or English) says the column holds data about a person';
+
 -- The class a column's name or type suggests, or NULL.
 CREATE FUNCTION @extschema@._lint_suggested_class(col name, typ regtype)
 RETURNS text
@@ -62,6 +109,7 @@ DECLARE
     hits boolean[];
     i integer;
     tabs oid[] := ARRAY(SELECT privacy._lint_tables());
+    reaching oid[] := '{}';
 BEGIN
 
     -- PP001: a BSN column in a table that is not registered
@@ -77,17 +125,22 @@ BEGIN
      GROUP BY l.relid;
 
     -- PP002: a foreign-key path to a subject's table, not registered
-    RETURN QUERY
-    SELECT DISTINCT ON (p.tbl) 'PP002', 'error', p.tbl::text,
-           format('table reaches the %s of subject type %s through foreign keys but is not registered',
-                  s.root_table, s.name),
+    FOR t IN
+    SELECT DISTINCT ON (p.tbl) p.tbl AS relid, 'PP002' AS code, 'error' AS severity, p.tbl::text AS object,
+           CASE WHEN p.tbl = s.root_table THEN format('table is the one of subject type %s but is not registered', s.name)
+                ELSE format('table reaches the %s of subject type %s through foreign keys but is not registered',
+                            s.root_table, s.name) END AS message,
            format('SELECT privacy.register_table(%L, %L, %s, %s, %s, scope_through => %s);', p.tbl::text, s.name,
                   coalesce(quote_literal(p.key_column), 'NULL'), coalesce(quote_literal(p.via::text), 'NULL'),
-                  coalesce(quote_literal(p.scope_column), 'NULL'), coalesce(quote_literal(p.scope_through::text), 'NULL'))
+                  coalesce(quote_literal(p.scope_column), 'NULL'), coalesce(quote_literal(p.scope_through::text), 'NULL')) AS fix
       FROM privacy.subject_type s, privacy.propose_registrations(s.name) p
      WHERE NOT p.registered AND p.tbl::oid = ANY (tabs)
        AND NOT EXISTS (SELECT FROM privacy.table_subject x WHERE x.relid = p.tbl)
-     ORDER BY p.tbl, s.name;
+     ORDER BY p.tbl, s.name LOOP
+        code := t.code; severity := t.severity; object := t.object; message := t.message; fix := t.fix;
+        RETURN NEXT;
+        reaching := reaching || t.relid::oid;
+    END LOOP;
 
     -- PP003: a registration that no longer fits the table
     RETURN QUERY
@@ -249,6 +302,50 @@ BEGIN
       FROM privacy.registered_table r JOIN pg_class c ON c.oid = r.relid, aclexplode(c.relacl) acl
      WHERE acl.grantee = 0
      GROUP BY r.relid ORDER BY r.relid::text;
+
+    -- PP015: a view that reads registered tables with the rights of an owner
+    -- who bypasses row-level security: its readers see every row
+    RETURN QUERY
+    SELECT 'PP015', 'error', v.view::text,
+           format('view reads %s with the rights of its owner %s, who bypasses row-level security: whoever reads the view sees every row',
+                  v.tables, v.owner),
+           format('ALTER VIEW %s SET (security_invoker = true);', v.view)
+      FROM privacy._lint_views() v JOIN pg_roles ro ON ro.oid = v.owner
+     WHERE v.relkind = 'v' AND NOT v.invoker AND (ro.rolsuper OR ro.rolbypassrls)
+     ORDER BY v.view::text;
+
+    -- PP016: a materialized view of registered tables: a copy that row-level
+    -- security, column masks, retention and erasure do not reach
+    RETURN QUERY
+    SELECT 'PP016', 'error', v.view::text,
+           format('materialized view copies %s out of reach of row-level security, column masks, retention and erasure',
+                  v.tables),
+           format('DROP MATERIALIZED VIEW %s;  -- read the tables through a view with security_invoker = true instead', v.view)
+      FROM privacy._lint_views() v
+     WHERE v.relkind = 'm'
+     ORDER BY v.view::text;
+
+    -- PP017: a table nobody registered whose columns say it holds data about
+    -- people (tables with a BSN or a path to a subject are PP001 and PP002)
+    RETURN QUERY
+    SELECT 'PP017', 'warning', l.relid::regclass::text,
+           format('table is not registered but its columns suggest data about people (%s)',
+                  string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)),
+           format('SELECT privacy.register_subject_type(''<subject type>'', %1$L, %2$L); SELECT privacy.register_table(%1$L, ''<subject type>'', %2$L);  -- or only the second, with the key column, for people of a subject type that exists',
+                  l.relid::regclass::text,
+                  coalesce((SELECT ka.attname::text FROM pg_constraint k
+                              JOIN pg_attribute ka ON ka.attrelid = k.conrelid AND ka.attnum = k.conkey[1]
+                             WHERE k.conrelid = l.relid AND k.contype = 'p' AND cardinality(k.conkey) = 1),
+                           '<key column>'))
+      FROM unnest(tabs) l(relid)
+      JOIN pg_attribute a ON a.attrelid = l.relid AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE privacy._lint_personal_name(a.attname)
+       AND NOT (l.relid = ANY (reaching))
+       AND NOT EXISTS (SELECT FROM privacy.table_subject s WHERE s.relid = l.relid)
+       AND NOT EXISTS (SELECT FROM pg_attribute b WHERE b.attrelid = l.relid AND b.attnum > 0 AND NOT b.attisdropped
+                                                   AND privacy._type_involves_bsn(b.atttypid::regtype))
+     GROUP BY l.relid
+     ORDER BY l.relid::regclass::text;
 END
 $$;
 COMMENT ON FUNCTION @extschema@._lint_findings(integer) IS
@@ -326,10 +423,12 @@ COMMENT ON FUNCTION @extschema@.unsuppress_finding(text, text) IS
 -------------------------------------------------------------------------------
 -- Strict mode
 --
--- With privacy.strict on, every CREATE TABLE and ALTER TABLE notes its
--- table; at commit, a deferred trigger runs the registration checks
--- (PP001, PP002) on the tables noted and refuses the transaction when one
--- of them holds personal data and is not registered.
+-- With privacy.strict on, every CREATE or ALTER of a table, a view or a
+-- materialized view notes the relation; at commit, a deferred trigger runs
+-- the registration checks (PP001, PP002) and the view checks (PP015,
+-- PP016) on the relations noted and refuses the transaction when one of
+-- them holds personal data and is not registered, or shows registered
+-- tables without their protection.
 -------------------------------------------------------------------------------
 
 CREATE TABLE @extschema@.strict_pending (
@@ -354,7 +453,7 @@ BEGIN
     INSERT INTO privacy.strict_pending (relid)
     SELECT DISTINCT c.objid FROM pg_event_trigger_ddl_commands() c
      WHERE c.classid = 'pg_catalog.pg_class'::regclass AND c.objsubid = 0
-       AND EXISTS (SELECT FROM pg_class x WHERE x.oid = c.objid AND x.relkind IN ('r', 'p')
+       AND EXISTS (SELECT FROM pg_class x WHERE x.oid = c.objid AND x.relkind IN ('r', 'p', 'v', 'm')
                                              AND x.relpersistence <> 't')
     ON CONFLICT DO NOTHING;
 END
@@ -363,7 +462,8 @@ COMMENT ON FUNCTION @extschema@._strict_note() IS
 'Event trigger: under privacy.strict, note the tables a DDL command created or altered, for the check at commit';
 
 CREATE EVENT TRIGGER privacy_strict_note ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE',
+                 'CREATE VIEW', 'ALTER VIEW', 'CREATE MATERIALIZED VIEW', 'ALTER MATERIALIZED VIEW')
     EXECUTE FUNCTION @extschema@._strict_note();
 
 CREATE FUNCTION @extschema@._strict_check()
@@ -381,15 +481,22 @@ BEGIN
         RETURN NULL;
     END IF;
     SELECT * INTO f FROM privacy._lint_findings(0) x
-     WHERE x.code IN ('PP001', 'PP002') AND x.object = NEW.relid::regclass::text
+     WHERE x.code IN ('PP001', 'PP002', 'PP015', 'PP016') AND x.object = NEW.relid::regclass::text
        AND NOT EXISTS (SELECT FROM privacy.lint_suppression s WHERE s.code = x.code AND s.object = x.object)
      LIMIT 1;
-    IF FOUND THEN
+    IF FOUND AND f.code IN ('PP001', 'PP002') THEN
         RAISE EXCEPTION 'table "%" holds personal data and is not registered', NEW.relid::regclass
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('%s: %s. privacy.strict is on: a table like this must be registered in the transaction that creates it.',
                                   f.code, f.message),
                   HINT = format('Run, as the privacy admin, in the same transaction: %s', f.fix);
+    ELSIF FOUND THEN
+        RAISE EXCEPTION '% "%" would show registered tables without their protection',
+                        CASE f.code WHEN 'PP016' THEN 'materialized view' ELSE 'view' END, NEW.relid::regclass
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('%s: %s. privacy.strict is on.', f.code, f.message),
+                  HINT = CASE f.code WHEN 'PP016' THEN 'Read the tables through a view with security_invoker = true instead.'
+                                     ELSE format('Run, in the same transaction: %s', f.fix) END;
     END IF;
     RETURN NULL;
 END

@@ -8,7 +8,8 @@
 # time (an unclassified phone column, a PUBLIC grant, a login superuser, a
 # table without a retention rule, an unregistered table with a foreign key
 # to the employees), each found with its code and object and gone once its
-# fix, run as the admin (the superuser for the role), is applied.
+# fix, run as the admin (the superuser for the role), is applied.  Also a
+# report view made by the superuser and a materialized view of candidates.
 # Needs no server: the demo starts its own cluster, which is removed at the
 # end.  Exits non-zero when a check fails.
 set -uo pipefail
@@ -54,6 +55,8 @@ ok $? "pg_privacy_lint on the demo: 0 findings, exit status 0 (got $rc: $out)"
 
 grep -q 'PP002 | error    | agency.candidate_references' "$LOG"
 ok $? "the demo's new table of references was caught as PP002 before it was registered"
+grep -q 'PP017 | warning  | agency.client_contacts' "$LOG"
+ok $? "and the unregistered contact persons of client companies as PP017"
 [ "$(q -c "SELECT to_regclass('agency.candidate_skills') IS NULL")" = t ] &&
     grep -q 'ERROR:  table "agency.candidate_skills" holds personal data and is not registered' "$LOG"
 ok $? "with strict mode on, the demo's unregistered table was refused and does not exist"
@@ -76,6 +79,14 @@ plant() {
     ok $? "$what: its fix ($fix) removes it (left: ${got:-nothing})"
 }
 
+plant "CREATE VIEW public.branch_report AS SELECT c.branch_id, c.last_name, c.phone FROM agency.candidates c;
+       GRANT SELECT ON public.branch_report TO clerk_utrecht" \
+    PP015 public.branch_report "a report view created by a migration run as the superuser" postgres
+got=$(q -U clerk_utrecht -c "SELECT count(DISTINCT branch_id) FROM public.branch_report")
+[ "$got" = 1 ]
+ok $? "with the fix, the Utrecht clerk sees only its own branch through the view (branches: $got)"
+plant "CREATE MATERIALIZED VIEW public.candidate_cache AS SELECT id, iban FROM agency.candidates" \
+    PP016 public.candidate_cache "a materialized view of the candidates" postgres
 plant "ALTER TABLE agency.employees ADD COLUMN home_phone text" \
     PP004 agency.employees.home_phone "a phone column added to a registered table"
 plant "GRANT SELECT ON agency.notes TO PUBLIC" \

@@ -5,9 +5,15 @@
 -- asked), is audited, listed in the record of processing and needs a reason, roles refused, and strict mode
 -- refuses at commit (here: at SET CONSTRAINTS ... IMMEDIATE) a table with a
 -- BSN column or a foreign key to a registered table that is not registered
--- in the same transaction, and accepts it once registered.
+-- in the same transaction, and accepts it once registered.  Views: a view
+-- owned by a superuser shows a clerk rows outside its scope and a
+-- materialized view shows it a column it may only see masked; lint reports
+-- both (also through another view), not a view that runs with its reader's
+-- rights, and strict mode refuses them.  A table nobody registered whose
+-- columns name people's data is reported, one with only a name and a city
+-- is not.
 BEGIN;
-SELECT plan(28);
+SELECT plan(46);
 
 SET client_min_messages = warning;
 CREATE ROLE li_admin IN ROLE privacy_admin;
@@ -86,6 +92,63 @@ SELECT ok(privacy.processing_register() -> 'accepted_findings' @> '[{"code": "PP
           AND privacy.processing_register_markdown() LIKE '%| PP001 | li.loose | lookup table of test numbers, no people |%',
           'the suppression is listed in the record of processing');
 
+-- views over registered tables, and copies
+SET ROLE li_owner;
+CREATE TABLE li.contacts (id int PRIMARY KEY, full_name text, email text);
+CREATE TABLE li.offices (id int PRIMARY KEY, name text, city text);
+CREATE VIEW li.people_own AS SELECT id, branch_id FROM li.people;
+RESET ROLE;
+CREATE VIEW li.people_all AS SELECT id, branch_id, email FROM li.people;
+CREATE VIEW li.people_all2 AS SELECT id FROM li.people_all;
+CREATE VIEW li.people_inv WITH (security_invoker = on) AS SELECT id FROM li.people;
+CREATE MATERIALIZED VIEW li.people_copy AS SELECT id, email FROM li.people;
+GRANT USAGE ON SCHEMA li TO li_clerk;
+GRANT SELECT ON li.people_all, li.people_copy TO li_clerk;
+SET ROLE li_admin;
+SELECT privacy.grant_scope('li_clerk', '13');
+RESET ROLE;
+SET ROLE li_clerk;
+SELECT is((SELECT count(*) FROM li.people_all), 1::bigint,
+          'the hole: through a view owned by a superuser, a clerk of branch 13 sees the row of branch 12');
+SELECT is((SELECT email FROM li.people_copy), 'a@b.nl',
+          'the hole: a materialized view shows the clerk in full a column it sees masked in the table');
+RESET ROLE;
+SET ROLE li_admin;
+SELECT ok(EXISTS (SELECT FROM found WHERE code = 'PP015' AND object = 'li.people_all'),
+          'PP015: a view over a registered table with the rights of a superuser');
+SELECT ok(EXISTS (SELECT FROM found WHERE code = 'PP015' AND object = 'li.people_all2'),
+          'PP015: also through another view');
+SELECT ok(NOT EXISTS (SELECT FROM found WHERE code = 'PP015' AND object IN ('li.people_inv', 'li.people_own')),
+          'no PP015 for a view with security_invoker, nor for one whose owner is subject to row-level security');
+SELECT ok(EXISTS (SELECT FROM found WHERE code = 'PP016' AND object = 'li.people_copy'),
+          'PP016: a materialized view of a registered table');
+SELECT ok(EXISTS (SELECT FROM found WHERE code = 'PP017' AND object = 'li.contacts'),
+          'PP017: an unregistered table with an e-mail column');
+SELECT ok(NOT EXISTS (SELECT FROM found WHERE object = 'li.offices'),
+          'no finding for a table with only a name and a city');
+SELECT ok(NOT EXISTS (SELECT FROM found WHERE code = 'PP017' AND object IN ('li.loose', 'li.people')),
+          'no PP017 for a table that PP001 reports or that is registered');
+SELECT fix AS pp015_fix FROM privacy.lint() WHERE code = 'PP015' AND object = 'li.people_all' \gset
+SELECT fix AS pp015_fix2 FROM privacy.lint() WHERE code = 'PP015' AND object = 'li.people_all2' \gset
+SELECT fix AS pp016_fix FROM privacy.lint() WHERE code = 'PP016' AND object = 'li.people_copy' \gset
+SELECT replace(fix, '<subject type>', 'li_contact') AS pp017_fix FROM privacy.lint() WHERE code = 'PP017' AND object = 'li.contacts' \gset
+SELECT is(:'pp015_fix'::text, 'ALTER VIEW li.people_all SET (security_invoker = true);', 'the PP015 fix makes the view run with its reader''s rights');
+RESET ROLE;
+:pp015_fix
+:pp015_fix2
+:pp016_fix
+SET ROLE li_admin;
+:pp017_fix
+SELECT ok(NOT EXISTS (SELECT FROM found WHERE code IN ('PP015', 'PP016', 'PP017')),
+          'the PP015, PP016 and PP017 fixes remove their findings');
+SELECT ok(EXISTS (SELECT FROM privacy.subject_type WHERE name = 'li_contact' AND root_table = 'li.contacts'::regclass),
+          'the PP017 fix registers the table''s people as a subject type');
+RESET ROLE;
+GRANT SELECT ON li.people TO li_clerk;
+SET ROLE li_clerk;
+SELECT is((SELECT count(*) FROM li.people_all), 0::bigint, 'with the fix, the clerk sees through the view only what its scope allows');
+RESET ROLE;
+
 -- roles
 SET ROLE li_officer;
 SELECT lives_ok($$SELECT count(*) FROM privacy.lint()$$, 'the officer may lint');
@@ -114,6 +177,29 @@ SET ROLE li_admin;
 CREATE TABLE li.notes2 (id int PRIMARY KEY, person_id int REFERENCES li.people);
 SELECT privacy.register_table('li.notes2', 'li_person', NULL, '{li.people}', NULL, scope_through => 'li.people');
 SELECT lives_ok($$SET CONSTRAINTS ALL IMMEDIATE$$, 'strict: registered in the same transaction, accepted');
+RESET ROLE;
+SET CONSTRAINTS ALL DEFERRED;
+CREATE VIEW li.report AS SELECT id, branch_id FROM li.people;
+SELECT throws_ok($$SET CONSTRAINTS ALL IMMEDIATE$$, '42501', 'view "li.report" would show registered tables without their protection',
+                 'strict: a superuser''s view over a registered table is refused');
+SET CONSTRAINTS ALL DEFERRED;
+ALTER VIEW li.report SET (security_invoker = true);
+SELECT lives_ok($$SET CONSTRAINTS ALL IMMEDIATE$$, 'strict: accepted once it runs with its reader''s rights');
+SET CONSTRAINTS ALL DEFERRED;
+ALTER VIEW li.report RESET (security_invoker);
+SELECT throws_ok($$SET CONSTRAINTS ALL IMMEDIATE$$, '42501', NULL, 'strict: switching security_invoker off again is refused');
+SET CONSTRAINTS ALL DEFERRED;
+DROP VIEW li.report;
+ALTER VIEW li.people_own OWNER TO postgres;
+SELECT throws_ok($$SET CONSTRAINTS ALL IMMEDIATE$$, '42501', 'view "li.people_own" would show registered tables without their protection',
+                 'strict: giving a view to a superuser is refused');
+SET CONSTRAINTS ALL DEFERRED;
+ALTER VIEW li.people_own OWNER TO li_owner;
+SET ROLE li_owner;
+CREATE MATERIALIZED VIEW li.people_copy2 AS SELECT id FROM li.people;
+SELECT throws_ok($$SET CONSTRAINTS ALL IMMEDIATE$$, '42501', 'materialized view "li.people_copy2" would show registered tables without their protection',
+                 'strict: the owner''s materialized view of a registered table is refused');
+SET CONSTRAINTS ALL DEFERRED;
 RESET ROLE;
 
 SELECT * FROM finish();
