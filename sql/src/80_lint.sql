@@ -97,7 +97,7 @@ END;
 COMMENT ON FUNCTION @extschema@._lint_suggested_class(name, regtype) IS
 'The column class a column''s name (Dutch or English) or type suggests';
 
-CREATE FUNCTION @extschema@._lint_findings(sample_rows integer DEFAULT 200)
+CREATE FUNCTION @extschema@._lint_findings(sample_rows integer DEFAULT 200, strict_only boolean DEFAULT false)
 RETURNS TABLE (code text, severity text, object text, message text, fix text)
 LANGUAGE plpgsql STABLE
 AS $$
@@ -141,6 +141,29 @@ BEGIN
         RETURN NEXT;
         reaching := reaching || t.relid::oid;
     END LOOP;
+
+    -- PP015: a view that reads registered tables with the rights of an owner
+    -- who bypasses row-level security: its readers see every row.  PP016: a
+    -- materialized view of registered tables, a copy that row-level
+    -- security, column masks, retention and erasure do not reach.
+    RETURN QUERY
+    SELECT CASE v.relkind WHEN 'v' THEN 'PP015' ELSE 'PP016' END, 'error', v.view::text,
+           CASE v.relkind
+                WHEN 'v' THEN format('view reads %s with the rights of its owner %s, who bypasses row-level security: whoever reads the view sees every row',
+                                     v.tables, v.owner)
+                ELSE format('materialized view copies %s out of reach of row-level security, column masks, retention and erasure',
+                            v.tables) END,
+           CASE v.relkind
+                WHEN 'v' THEN format('ALTER VIEW %s SET (security_invoker = true);', v.view)
+                ELSE format('DROP MATERIALIZED VIEW %s;  -- read the tables through a view with security_invoker = true instead', v.view) END
+      FROM privacy._lint_views() v JOIN pg_roles ro ON ro.oid = v.owner
+     WHERE v.relkind = 'm' OR (NOT v.invoker AND (ro.rolsuper OR ro.rolbypassrls))
+     ORDER BY v.view::text;
+
+    -- strict mode, at commit, needs only the checks above
+    IF strict_only THEN
+        RETURN;
+    END IF;
 
     -- PP003: a registration that no longer fits the table
     RETURN QUERY
@@ -303,28 +326,6 @@ BEGIN
      WHERE acl.grantee = 0
      GROUP BY r.relid ORDER BY r.relid::text;
 
-    -- PP015: a view that reads registered tables with the rights of an owner
-    -- who bypasses row-level security: its readers see every row
-    RETURN QUERY
-    SELECT 'PP015', 'error', v.view::text,
-           format('view reads %s with the rights of its owner %s, who bypasses row-level security: whoever reads the view sees every row',
-                  v.tables, v.owner),
-           format('ALTER VIEW %s SET (security_invoker = true);', v.view)
-      FROM privacy._lint_views() v JOIN pg_roles ro ON ro.oid = v.owner
-     WHERE v.relkind = 'v' AND NOT v.invoker AND (ro.rolsuper OR ro.rolbypassrls)
-     ORDER BY v.view::text;
-
-    -- PP016: a materialized view of registered tables: a copy that row-level
-    -- security, column masks, retention and erasure do not reach
-    RETURN QUERY
-    SELECT 'PP016', 'error', v.view::text,
-           format('materialized view copies %s out of reach of row-level security, column masks, retention and erasure',
-                  v.tables),
-           format('DROP MATERIALIZED VIEW %s;  -- read the tables through a view with security_invoker = true instead', v.view)
-      FROM privacy._lint_views() v
-     WHERE v.relkind = 'm'
-     ORDER BY v.view::text;
-
     -- PP017: a table nobody registered whose columns say it holds data about
     -- people (tables with a BSN or a path to a subject are PP001 and PP002)
     RETURN QUERY
@@ -348,8 +349,8 @@ BEGIN
      ORDER BY l.relid::regclass::text;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._lint_findings(integer) IS
-'Every finding of the lint checks, suppressed or not';
+COMMENT ON FUNCTION @extschema@._lint_findings(integer, boolean) IS
+'Every finding of the lint checks, suppressed or not; with strict_only, only those of the checks strict mode runs at commit (PP001, PP002, PP015, PP016)';
 
 CREATE FUNCTION @extschema@.lint(include_suppressed boolean DEFAULT false, sample_rows integer DEFAULT 200)
 RETURNS TABLE (code text, severity text, object text, message text, fix text, suppressed text)
@@ -480,8 +481,8 @@ BEGIN
        OR EXISTS (SELECT FROM privacy.table_subject s WHERE s.relid = NEW.relid) THEN
         RETURN NULL;
     END IF;
-    SELECT * INTO f FROM privacy._lint_findings(0) x
-     WHERE x.code IN ('PP001', 'PP002', 'PP015', 'PP016') AND x.object = NEW.relid::regclass::text
+    SELECT * INTO f FROM privacy._lint_findings(0, strict_only => true) x
+     WHERE x.object = NEW.relid::regclass::text
        AND NOT EXISTS (SELECT FROM privacy.lint_suppression s WHERE s.code = x.code AND s.object = x.object)
      LIMIT 1;
     IF FOUND AND f.code IN ('PP001', 'PP002') THEN
@@ -528,8 +529,10 @@ COMMENT ON FUNCTION @extschema@.set_strict(boolean) IS
 
 REVOKE EXECUTE ON FUNCTION
     @extschema@._lint_tables(),
+    @extschema@._lint_views(),
     @extschema@._lint_suggested_class(name, regtype),
-    @extschema@._lint_findings(integer),
+    @extschema@._lint_personal_name(name),
+    @extschema@._lint_findings(integer, boolean),
     @extschema@.lint(boolean, integer),
     @extschema@.suppress_finding(text, text, text),
     @extschema@.unsuppress_finding(text, text),
